@@ -1,0 +1,1 @@
+"""One standalone script per lab: `python -m lab.experiments.NAME --help`."""

@@ -1,0 +1,407 @@
+"""Lab init: starts every run, adopts and reaps every orphan, always cleans up.
+
+The app starts it once, before any server thread exists, with one end of a
+Unix socket pair as its control channel:
+
+    python -m lab.launcher --control-fd 5 --run-cap 64 --total-cap 256
+
+It is single-threaded on purpose: it is the one process here that forks, and
+forking a multi-threaded process is unsafe.  One loop (``selectors``: epoll,
+the course's own technique) multiplexes the control channel, every run's
+terminal and every run's event pipe.
+
+- ``PR_SET_CHILD_SUBREAPER``: orphans of every run are adopted by lab init
+  (not by PID 1), so they stay in view and are reaped here, with their status.
+- Each run gets a pseudo-terminal and a session process (``lab.session``, a
+  tiny shell) that runs the lab program in the foreground of that terminal.
+- Stopping a run freezes its whole tree with SIGSTOP, rescans until nothing
+  new appears (so a forking tree cannot race), then SIGKILLs it: members that
+  called ``setsid()`` or double-forked are found because, being orphans, they
+  were adopted here.
+- EOF on the control channel means the app is gone, even by SIGKILL: every
+  lab process is killed and lab init exits.
+
+Protocol: JSON lines.  App -> lab init: ``{"op": "start" | "stop" | "write" |
+"spawn" | "shutdown", ...}``.  Lab init -> app: ``{"ev": "hello" | "started" |
+"error" | "output" | "event" | "exited" | "ended", ...}``; see ``Launcher``.
+"""
+import argparse
+import base64
+import ctypes
+import fcntl
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import termios
+import time
+
+from lab import proctree
+
+PR_SET_CHILD_SUBREAPER = 36
+EVENTS_FD = 255          # where every lab process finds its event pipe (like bash's 255)
+OUTPUT_CHUNK = 16384
+TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
+ROWS, COLS = 24, 100
+
+
+def set_subreaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def exit_fields(status):
+    """The wait status as the app reports it: {"code": n} or {"signal": "SIGKILL"}."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            return {"signal": signal.Signals(sig).name}
+        except ValueError:
+            return {"signal": f"SIG{sig}"}
+    return {"code": os.WEXITSTATUS(status)}
+
+
+class Run:
+    def __init__(self, run_id, session, master, slave, events, cap, lifetime):
+        self.id = run_id
+        self.session = session      # pid of the run's session process
+        self.root = None            # pid of the lab program, once the session reports it
+        self.master = master        # our side of the run's pseudo-terminal
+        self.slave = slave          # kept open so helpers can be started on the same terminal
+        self.events = events        # read end of the run's event pipe
+        self.events_buf = b""
+        self.cap = cap
+        self.deadline = time.monotonic() + lifetime
+        self.lifetime = lifetime
+        self.stopping = None        # the reason, once we decided to stop it
+        self.root_exit = None
+
+
+class Launcher:
+    def __init__(self, control, run_cap, total_cap):
+        self.control = control
+        self.control_buf = b""
+        self.run_cap = run_cap
+        self.total_cap = total_cap
+        self.runs = {}
+        self.owner = {}             # pid -> run id, for every lab process we have seen
+        self.sel = selectors.DefaultSelector()
+        self.pid = os.getpid()
+
+    # -- talking to the app -------------------------------------------------
+    def send(self, ev, **fields):
+        fields["ev"] = ev
+        fields.setdefault("t", time.time())
+        try:
+            self.control.sendall((json.dumps(fields, ensure_ascii=False) + "\n").encode())
+        except OSError:
+            self.shutdown()
+
+    def on_control(self):
+        try:
+            data = self.control.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.shutdown()          # the app is gone: nothing of the lab may outlive it
+        self.control_buf += data
+        while b"\n" in self.control_buf:
+            line, self.control_buf = self.control_buf.split(b"\n", 1)
+            msg = None
+            try:
+                msg = json.loads(line)
+                getattr(self, "op_" + msg["op"])(msg)
+            except Exception as exc:   # a bad request must never take lab init down
+                self.send("error", run=msg.get("run") if isinstance(msg, dict) else None,
+                          error=f"{type(exc).__name__}: {exc}")
+
+    # -- operations -----------------------------------------------------------
+    def op_start(self, msg):
+        run_id = msg["run"]
+        if run_id in self.runs:
+            raise ValueError(f"run {run_id} exists")
+        if self.count_all() >= self.total_cap:
+            self.send("error", run=run_id, error=f"total process cap ({self.total_cap}) reached")
+            return
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
+        events_r, events_w = os.pipe()
+        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_EVENTS_FD=str(EVENTS_FD),
+                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
+        env.pop("PROCLAB_CONTROL_FD", None)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+                for fd in (0, 1, 2):
+                    os.dup2(slave, fd)
+                os.dup2(events_w, EVENTS_FD)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.set_wakeup_fd(-1)
+                os.execve(sys.executable, [sys.executable, "-m", "lab.session", *msg["argv"]], env)
+            finally:
+                os._exit(127)
+        os.close(events_w)
+        os.set_blocking(master, False)
+        os.set_blocking(events_r, False)
+        run = Run(run_id, pid, master, slave, events_r,
+                  int(msg.get("cap", self.run_cap)), float(msg.get("lifetime", 900)))
+        self.runs[run_id] = run
+        self.owner[pid] = run_id
+        self.sel.register(master, selectors.EVENT_READ, ("tty", run))
+        self.sel.register(events_r, selectors.EVENT_READ, ("events", run))
+
+    def op_stop(self, msg):
+        run = self.runs.get(msg["run"])
+        if run is None:
+            raise ValueError(f"no run {msg['run']}")
+        self.stop(run, msg.get("reason", "stopped"))
+
+    def op_write(self, msg):
+        run = self.runs.get(msg["run"])
+        if run is None:
+            raise ValueError(f"no run {msg['run']}")
+        data = base64.b64decode(msg["data"])
+        try:
+            os.write(run.master, data)
+        except BlockingIOError:
+            self.send("error", run=run.id, error="terminal input buffer full")
+
+    def op_spawn(self, msg):
+        """Start a helper (a client, say) inside a run, writing to the run's terminal."""
+        run = self.runs.get(msg["run"])
+        if run is None or run.stopping:
+            raise ValueError(f"no running run {msg['run']}")
+        if len(self.members(run)) >= run.cap:
+            self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
+            return
+        events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
+        env = dict(os.environ, PROCLAB_RUN=run.id, PROCLAB_EVENTS_FD=str(EVENTS_FD),
+                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()      # the terminal belongs to the run's session: use it, don't own it
+                for fd in (0, 1, 2):
+                    os.dup2(run.slave, fd)
+                os.dup2(events_w, EVENTS_FD)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.set_wakeup_fd(-1)
+                os.execve(sys.executable, [sys.executable, *msg["argv"]], env)
+            finally:
+                os._exit(127)
+        os.close(events_w)
+        self.owner[pid] = run.id
+        self.send("spawned", run=run.id, pid=pid, ppid=self.pid, argv=msg["argv"])
+
+    def op_shutdown(self, msg):
+        self.shutdown()
+
+    # -- who belongs to which run ---------------------------------------------
+    def run_of(self, pid):
+        run_id = self.owner.get(pid)
+        if run_id is None:
+            run_id = proctree.environ_value(pid, "PROCLAB_RUN")
+            if run_id is None:      # a zombie has no environ left: its session tells
+                fields = proctree.stat_fields(pid)
+                sid = int(fields[3]) if fields else None
+                run_id = next((r.id for r in self.runs.values() if r.session == sid), None)
+            if run_id is not None:
+                self.owner[pid] = run_id
+        return run_id
+
+    def members(self, run):
+        """Every live or zombie process of the run, its session process included."""
+        out = []
+        for kid in proctree.children(self.pid):
+            if self.run_of(kid) == run.id:
+                out.append(kid)
+                out.extend(proctree.descendants(kid))
+        return out
+
+    def count_all(self):
+        return len(proctree.descendants(self.pid))
+
+    # -- stopping -------------------------------------------------------------
+    def stop(self, run, reason):
+        if run.stopping is None:
+            run.stopping = reason
+        self.kill_tree(lambda: self.members(run))
+
+    @staticmethod
+    def kill_tree(list_members):
+        """Freeze everything, rescan until nothing new appears, then kill."""
+        frozen = set()
+        quiet = 0
+        while quiet < 2:                 # two scans in a row with nothing new
+            new = [p for p in list_members() if p not in frozen]
+            quiet = 0 if new else quiet + 1
+            for pid in new:
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    pass
+                frozen.add(pid)
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def shutdown(self):
+        """The app is gone or asked us to go: kill every lab process, reap, exit."""
+        self.kill_tree(lambda: proctree.descendants(self.pid))
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    time.sleep(0.005)
+            except ChildProcessError:
+                break
+        os._exit(0)
+
+    # -- reaping and run ends -------------------------------------------------
+    def reap(self):
+        while True:
+            try:    # peek first: while it is still a zombie, /proc tells whose it is
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None:
+                return
+            run_id = self.run_of(info.si_pid)
+            pid, status = os.waitpid(info.si_pid, 0)
+            self.owner.pop(pid, None)
+            self.send("exited", run=run_id, pid=pid, by=self.pid, **exit_fields(status))
+
+    def on_tty(self, run):
+        try:
+            data = os.read(run.master, OUTPUT_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.send("output", run=run.id, data=base64.b64encode(data).decode())
+        elif run.master in self.sel.get_map():   # EIO: the terminal is gone
+            self.sel.unregister(run.master)
+
+    def on_events(self, run):
+        try:
+            data = os.read(run.events, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            if run.events in self.sel.get_map():
+                self.sel.unregister(run.events)
+            return
+        run.events_buf += data
+        lines = run.events_buf.split(b"\n")
+        run.events_buf = lines.pop()
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            kind, pid = event.get("kind"), event.get("pid")
+            if isinstance(pid, int):
+                self.owner.setdefault(pid, run.id)
+            if kind == "root" and run.root is None:
+                run.root = pid
+                self.send("started", run=run.id, root=pid, session=run.session)
+            elif kind == "exited" and pid == run.root:
+                run.root_exit = {k: event[k] for k in ("code", "signal") if k in event}
+            self.send("event", run=run.id, event=event)
+
+    def tick(self):
+        total = 0
+        for run in list(self.runs.values()):
+            members = self.members(run)
+            lab = [p for p in members if p != run.session]
+            total += len(lab)
+            if run.stopping is None:
+                if len(lab) > run.cap:
+                    self.stop(run, f"process cap exceeded: {len(lab)} > {run.cap}")
+                elif time.monotonic() > run.deadline:
+                    self.stop(run, f"lifetime of {run.lifetime:g} s reached")
+                elif run.root is not None and not lab:
+                    self.stop(run, "finished")      # only the session is left
+            elif not members:
+                self.end(run)
+        if total > self.total_cap:
+            biggest = max(self.runs.values(), key=lambda r: len(self.members(r)))
+            self.stop(biggest, f"total process cap exceeded: {total} > {self.total_cap}")
+
+    def end(self, run):
+        self.on_tty(run)                      # the last words on its terminal
+        self.on_events(run)
+        for fd in (run.master, run.events):
+            try:
+                self.sel.unregister(fd)
+            except (KeyError, ValueError):
+                pass
+        for fd in (run.master, run.slave, run.events):
+            os.close(fd)
+        del self.runs[run.id]
+        self.send("ended", run=run.id, reason=run.stopping, root=run.root, exit=run.root_exit)
+
+    def loop(self):
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *a: None)
+        signal.signal(signal.SIGTERM, lambda *a: self.shutdown())
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # the app decides when we go
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        self.sel.register(self.control, selectors.EVENT_READ, ("control", None))
+        self.sel.register(wake_r, selectors.EVENT_READ, ("wake", None))
+        self.send("hello", pid=self.pid, run_cap=self.run_cap, total_cap=self.total_cap)
+        next_tick = time.monotonic() + TICK
+        while True:
+            for key, _ in self.sel.select(max(0.0, next_tick - time.monotonic())):
+                what, run = key.data
+                if what == "control":
+                    self.on_control()
+                elif what == "wake":
+                    while True:
+                        try:
+                            if not os.read(wake_r, 512):
+                                break
+                        except BlockingIOError:
+                            break
+                elif what == "tty":
+                    self.on_tty(run)
+                elif what == "events":
+                    self.on_events(run)
+            self.reap()
+            if time.monotonic() >= next_tick:
+                self.tick()
+                next_tick = time.monotonic() + TICK
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--control-fd", type=int, required=True)
+    parser.add_argument("--run-cap", type=int, default=64)
+    parser.add_argument("--total-cap", type=int, default=256)
+    args = parser.parse_args(argv)
+    set_subreaper()
+    control = socket.socket(fileno=args.control_fd)
+    launcher = Launcher(control, args.run_cap, args.total_cap)
+    try:
+        launcher.loop()
+    finally:     # even a bug in lab init must not leave lab processes behind
+        launcher.shutdown()
+
+
+if __name__ == "__main__":
+    main()

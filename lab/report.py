@@ -1,0 +1,74 @@
+"""The experiment helper: print like a terminal program, and tell the dashboard who spoke.
+
+In a terminal, ``say("老司机开车了")`` is just ``print(..., flush=True)``.
+Under the dashboard the launcher also hands every run an inherited pipe (its
+fd number is in ``PROCLAB_EVENTS_FD``); each call then writes one JSON line
+to it with the pid, the role this process gave itself and the text, so the
+event log can say *which process* printed a line.
+
+    from lab.report import say, set_role
+    set_role("driver")
+    say("老司机开车了  (the driver starts the bus)")
+
+Every forked child (``os.fork`` or ``multiprocessing``) reports itself as
+``spawned`` with its parent, so even a process that lives for a millisecond
+shows up in the log.  A child keeps its parent's role until it sets its own.
+"""
+import json
+import os
+import time
+
+_FD = int(os.environ.get("PROCLAB_EVENTS_FD", "-1"))
+_RUN = os.environ.get("PROCLAB_RUN")
+_role = None
+
+# One write of at most PIPE_BUF bytes to a pipe is atomic, so lines from many
+# processes never interleave.  Longer texts are cut to fit.
+_PIPE_BUF = 4096
+
+
+def under_dashboard():
+    """True when the launcher gave us an event pipe."""
+    return _FD >= 0
+
+
+def emit(kind, **fields):
+    """Send one structured event to the dashboard (no-op in a plain terminal)."""
+    if _FD < 0:
+        return
+    event = {"kind": kind, "pid": os.getpid(), "t": time.time(), "role": _role}
+    event.update(fields)
+    data = (json.dumps(event, ensure_ascii=False) + "\n").encode()
+    if len(data) > _PIPE_BUF:
+        text = event.get("text", "")
+        event["text"] = text[: max(0, len(text) - (len(data) - _PIPE_BUF) - 16)] + "…"
+        data = (json.dumps(event, ensure_ascii=False) + "\n").encode()[:_PIPE_BUF]
+    try:
+        os.write(_FD, data)
+    except OSError:
+        pass  # the dashboard went away; the terminal output is what matters
+
+
+def say(*args, sep=" "):
+    """print() a line exactly as in a terminal, and report it as this process's output."""
+    text = sep.join(str(a) for a in args)
+    print(text, flush=True)
+    emit("output", text=text)
+
+
+def set_role(role):
+    """Name this process's part in the story ("driver", "child", "worker 3")."""
+    global _role
+    _role = role
+    emit("role")
+
+
+def role():
+    return _role
+
+
+def _after_fork_in_child():
+    emit("spawned", ppid=os.getppid())
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

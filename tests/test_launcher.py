@@ -1,0 +1,187 @@
+"""Lab init against real processes: terminals, reaping, stopping whole trees, caps."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from lab.supervisor import RunError, Supervisor
+from tests.helpers import lab_pids, proc_stat, wait_until
+
+
+@pytest.fixture
+def sup():
+    supervisor = Supervisor(run_cap=16, total_cap=40, lifetime=60).start()
+    events = []
+    supervisor.listeners.append(events.append)
+    supervisor.events = events
+    yield supervisor
+    supervisor.close()
+
+
+def program(code):
+    """argv after `python` for a small inline lab program."""
+    return ["-c", textwrap.dedent(code)]
+
+
+def ps(pid, fields="stat,tty"):
+    spec = ",".join(f + "=" for f in fields.split(","))
+    out = subprocess.run(["ps", "-o", spec, "-p", str(pid)], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_run_has_its_own_terminal_and_session(sup):
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        print("pid", os.getpid(), "tty", os.ttyname(0), flush=True)
+        time.sleep(30)
+    """))
+    wait_until(lambda: b"tty /dev/pts/" in run.output)
+    assert ps(run.session)[0] == "Ss"          # the session leader, like a shell
+    assert ps(run.root)[0] == "S+"              # the lab program, in the foreground
+    assert proc_stat(run.root)[1] == run.session
+    assert proc_stat(run.session)[1] == sup.launcher_pid
+    assert set(lab_pids(run.id)) == {run.session, run.root}
+    assert ps(run.root)[1] == ps(run.session)[1] != "?"     # the same pts, its own
+
+
+def test_stop_kills_setsid_and_double_forked_members(sup):
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        if os.fork() == 0:            # double fork: the grandchild is orphaned at once
+            if os.fork() == 0:
+                time.sleep(60)
+            os._exit(0)
+        if os.fork() == 0:            # a child that leaves the session
+            os.setsid()
+            while True:
+                if os.fork() == 0:    # and keeps forking short-lived children
+                    time.sleep(0.05)
+                    os._exit(0)
+                time.sleep(0.01)
+                try:
+                    while os.waitpid(-1, os.WNOHANG)[0]:
+                        pass
+                except ChildProcessError:
+                    pass
+        print("ready", flush=True)
+        time.sleep(60)
+    """))
+    wait_until(lambda: b"ready" in run.output)
+    wait_until(lambda: len(lab_pids(run.id)) >= 5)
+    members = lab_pids(run.id)
+    started = time.monotonic()
+    sup.stop_run(run.id)
+    wait_until(lambda: not lab_pids(run.id), timeout=1.0)
+    assert time.monotonic() - started < 1.0
+    assert run.state == "ended" and run.reason == "stopped"
+    # nothing left, not even a zombie: every pid is gone from /proc
+    assert [p for p in members if proc_stat(p) is not None] == []
+
+
+def test_orphan_is_adopted_and_reaped_by_lab_init(sup):
+    run = sup.start_run("t", {}, program("""
+        import os, sys, time
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(0.5)
+            os._exit(7)
+        print("child", pid, flush=True)
+        os._exit(0)              # the parent leaves first: the child is an orphan
+    """))
+    child = int(wait_until(lambda: b"child " in run.output and run.output)
+                .split(b"child ")[1].split()[0])
+    wait_until(lambda: (proc_stat(child) or (None, None))[1] == sup.launcher_pid)
+    exited = wait_until(lambda: [e for e in sup.events if e.get("ev") == "exited" and e["pid"] == child])
+    assert exited[0]["code"] == 7 and exited[0]["by"] == sup.launcher_pid
+    wait_until(lambda: run.state == "ended")
+    assert run.reason == "finished" and run.exit == {"code": 0}
+
+
+def test_ctrl_c_reaches_the_foreground_group_through_the_terminal(sup):
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        os.fork()
+        print("ready", os.getpid(), flush=True)
+        time.sleep(60)
+    """))
+    wait_until(lambda: run.output.count(b"ready") == 2)
+    sup.write(run.id, b"\x03")
+    wait_until(lambda: run.state == "ended")
+    assert run.exit == {"signal": "SIGINT"}
+    assert b"^C" in run.output          # the line discipline echoes it, as in a terminal
+
+
+def test_terminal_input_reaches_the_program(sup):
+    run = sup.start_run("t", {}, program("""
+        name = input("name? ")
+        print("hello", name)
+    """))
+    wait_until(lambda: b"name? " in run.output)
+    sup.write(run.id, b"student\r")
+    wait_until(lambda: b"hello student" in run.output)
+    wait_until(lambda: run.state == "ended")
+    assert run.exit == {"code": 0}
+
+
+def test_process_cap_stops_the_run(sup):
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        for i in range(30):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+        time.sleep(60)
+    """))
+    wait_until(lambda: run.state == "ended", timeout=5)
+    assert run.reason.startswith("process cap exceeded")
+    wait_until(lambda: not lab_pids(run.id), timeout=1)
+
+
+def test_lifetime_stops_the_run():
+    sup = Supervisor(lifetime=0.5).start()
+    try:
+        run = sup.start_run("t", {}, program("import time; time.sleep(60)"))
+        wait_until(lambda: run.state == "ended", timeout=3)
+        assert run.reason == "lifetime of 0.5 s reached"
+    finally:
+        sup.close()
+
+
+def test_total_cap_refuses_a_start():
+    sup = Supervisor(run_cap=16, total_cap=3).start()
+    try:
+        sup.start_run("t", {}, program("import os, time; os.fork(); time.sleep(60)"))
+        wait_until(lambda: len(lab_pids()) >= 3)
+        with pytest.raises(RunError, match="total process cap"):
+            sup.start_run("t", {}, program("import time; time.sleep(60)"))
+    finally:
+        sup.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_lab_dies_with_the_process_that_started_lab_init(sig):
+    """Whatever kills the app, lab init sees EOF and kills every lab process."""
+    host = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from lab.supervisor import Supervisor
+        sup = Supervisor().start()
+        code = "import os, time\\nif os.fork() == 0:\\n    os.setsid()\\nos.fork()\\ntime.sleep(60)"
+        for _ in range(3):
+            sup.start_run("t", {}, ["-c", code])
+        print("ready", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert host.stdout.readline().strip() == "ready"
+        wait_until(lambda: len(lab_pids()) >= 3 * 5)
+        host.send_signal(sig)
+        wait_until(lambda: not lab_pids(), timeout=2.0,
+                   message=f"lab processes still alive 2 s after {sig.name}: {lab_pids()}")
+    finally:
+        host.kill()
+        host.wait()
+        host.stdout.close()
