@@ -41,6 +41,7 @@ import time
 
 from lab import proctree
 
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 EVENTS_FD = 255          # where every lab process finds its event pipe (like bash's 255)
 OUTPUT_CHUNK = 16384
@@ -48,10 +49,12 @@ TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
 ROWS, COLS = 24, 100
 
 
-def set_subreaper():
+def become_lab_init():
+    """Adopt every orphan below us, and be called "lab-init" in ps and top."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+    libc.prctl(PR_SET_NAME, b"lab-init", 0, 0, 0)
 
 
 def exit_fields(status):
@@ -394,7 +397,7 @@ def main(argv=None):
     parser.add_argument("--run-cap", type=int, default=64)
     parser.add_argument("--total-cap", type=int, default=256)
     args = parser.parse_args(argv)
-    set_subreaper()
+    become_lab_init()
     control = socket.socket(fileno=args.control_fd)
     launcher = Launcher(control, args.run_cap, args.total_cap)
     try:

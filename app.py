@@ -1,0 +1,104 @@
+"""Start the dashboard.
+
+    $ python app.py
+    Process & Socket Lab: http://127.0.0.1:5000/
+
+    $ python app.py --host 0.0.0.0 --port 8000     # a class on the LAN may watch
+    Process & Socket Lab: http://0.0.0.0:8000/?token=7rV…   (control needs the token)
+
+It serves on gunicorn's threaded worker (flask-sock's websockets need a
+thread each), embedded here as a custom application: one worker process,
+many threads.  The worker starts lab init first, before any of its threads
+exist, and dies with the server even if the server is SIGKILLed
+(PR_SET_PDEATHSIG), which closes lab init's control channel, so lab init
+kills every lab process.  Ctrl-C stops it all cleanly.
+"""
+import argparse
+import ctypes
+import ipaddress
+import secrets
+import signal
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+PR_SET_PDEATHSIG = 1
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _die_with_parent(server, worker):
+    """post_fork: the worker must not outlive the server that started it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class DashboardServer(BaseApplication):
+    def __init__(self, options, app_config, url):
+        self.options = options
+        self.app_config = app_config
+        self.url = url
+        self.flask_app = None
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("post_fork", _die_with_parent)
+        self.cfg.set("when_ready", lambda server: print(
+            f"Process & Socket Lab: {self.url}   (Ctrl-C to stop)", flush=True))
+        self.cfg.set("worker_exit", self._close_lab)
+
+    def load(self):
+        from lab.web import create_app     # in the worker, before its threads start
+        self.flask_app = create_app(self.app_config)
+        return self.flask_app
+
+    def _close_lab(self, server, worker):
+        if self.flask_app is not None:
+            self.flask_app.extensions["proclab"].close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Process & Socket Lab dashboard")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1; any other needs a token)")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--token", help="control token (generated when binding a non-loopback address)")
+    parser.add_argument("--threads", type=int, default=256,
+                        help="server threads: each open websocket holds one")
+    parser.add_argument("--run-cap", type=int, default=64, help="processes per run")
+    parser.add_argument("--lifetime", type=float, default=900.0, help="seconds a run may live")
+    args = parser.parse_args(argv)
+
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = secrets.token_urlsafe(18)
+    host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
+    url = f"http://{host}:{args.port}/" + (f"?token={token}" if token else "")
+    options = {
+        "bind": f"{host}:{args.port}",
+        "workers": 1,                  # one lab init, one view of the lab
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "worker_connections": args.threads + 64,
+        "graceful_timeout": 2,
+        "timeout": 30,
+        "keepalive": 5,
+        "accesslog": None,
+        "loglevel": "warning",
+        "proc_name": "proclab",
+    }
+    app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime}
+    DashboardServer(options, app_config, url).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Signals and renice, for lab processes only.  No Flask here.
+
+A pid from a browser is only a number: the process behind it may have exited
+and the number been given to someone else.  So every signal goes through a
+pidfd, opened *before* we check the process: if the check passes, the pidfd
+is bound to the process we checked, and a process that died in between makes
+the send fail with ESRCH instead of hitting a stranger.
+"""
+import os
+import signal
+
+from lab import proctree
+
+# What the kernel does when a signal is not caught (signal(7)).
+DEFAULT_ACTIONS = {
+    "SIGHUP": "terminate", "SIGINT": "terminate", "SIGQUIT": "core", "SIGILL": "core",
+    "SIGTRAP": "core", "SIGABRT": "core", "SIGBUS": "core", "SIGFPE": "core",
+    "SIGKILL": "terminate", "SIGUSR1": "terminate", "SIGSEGV": "core", "SIGUSR2": "terminate",
+    "SIGPIPE": "terminate", "SIGALRM": "terminate", "SIGTERM": "terminate",
+    "SIGSTKFLT": "terminate", "SIGCHLD": "ignore", "SIGCONT": "continue", "SIGSTOP": "stop",
+    "SIGTSTP": "stop", "SIGTTIN": "stop", "SIGTTOU": "stop", "SIGURG": "ignore",
+    "SIGXCPU": "core", "SIGXFSZ": "core", "SIGVTALRM": "terminate", "SIGPROF": "terminate",
+    "SIGWINCH": "ignore", "SIGIO": "terminate", "SIGPWR": "terminate", "SIGSYS": "core",
+}
+UNCATCHABLE = {"SIGKILL", "SIGSTOP"}
+
+
+class ControlError(Exception):
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+def signal_name(num):
+    """The name ps and kill -l use: SIGINT, SIGRTMIN+3, …"""
+    if signal.SIGRTMIN <= num <= signal.SIGRTMAX:
+        if num == signal.SIGRTMAX:
+            return "SIGRTMAX"
+        return "SIGRTMIN" if num == signal.SIGRTMIN else f"SIGRTMIN+{num - signal.SIGRTMIN}"
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return None
+
+
+def all_signals():
+    """[(number, name, default action)] for 1–31 and the realtime signals."""
+    out = []
+    for num in range(1, signal.SIGRTMAX + 1):
+        name = signal_name(num)
+        if name is None:
+            continue    # 32 and 33 belong to the C library's threads, not to programs
+        out.append((num, name, DEFAULT_ACTIONS.get(name, "terminate")))
+    return out
+
+
+def parse_signal(value):
+    """'SIGINT', 'INT', 'sigint', 2 or 'SIGRTMIN+3' -> (number, name); ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("signal must be a name like \"SIGINT\" or a number from 1 to 64")
+    if isinstance(value, int):
+        name = signal_name(value) if 1 <= value <= signal.SIGRTMAX else None
+        if name is None:
+            raise ValueError(f"signal {value} does not exist: use 1-31 or "
+                             f"{int(signal.SIGRTMIN)}-{int(signal.SIGRTMAX)}")
+        return value, name
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if not name.startswith("SIG"):
+            name = "SIG" + name
+        for num, known, _ in all_signals():
+            if known == name:
+                return num, name
+        raise ValueError(f"unknown signal {value!r}")
+    raise ValueError("signal must be a name like \"SIGINT\" or a number")
+
+
+def is_descendant(pid, ancestor, max_depth=128):
+    """Follow PPIDs up from pid: does the chain reach ancestor?"""
+    for _ in range(max_depth):
+        fields = proctree.stat_fields(pid)
+        if fields is None:
+            return False
+        pid = int(fields[1])
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
+def open_lab_process(pid, launcher_pid):
+    """A pidfd for a live lab process, and its run id; ControlError(404/403) otherwise."""
+    if pid == launcher_pid:
+        raise ControlError("lab init can be inspected but not signalled or reniced", 403)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (ProcessLookupError, OSError):
+        raise ControlError(f"{pid} is not a lab process (no such process)", 404)
+    try:
+        # Checked after opening the pidfd: whatever passes here is what the pidfd holds.
+        fields = proctree.stat_fields(pid)
+        if fields is None or fields[0] in (b"Z", b"X"):
+            raise ControlError(f"{pid} is not a lab process (it has exited)", 404)
+        run = proctree.environ_value(pid, "PROCLAB_RUN")
+        if run is None or not is_descendant(pid, launcher_pid):
+            raise ControlError(f"{pid} is not a lab process", 404)
+        return pidfd, run, int(fields[2])      # fields[2]: its process group
+    except BaseException:
+        os.close(pidfd)
+        raise
+
+
+def send_signal(pid, signum, launcher_pid, target="pid"):
+    """Send signum to one lab process (through its pidfd) or to its process group."""
+    pidfd, run, pgid = open_lab_process(pid, launcher_pid)
+    try:
+        if target == "pid":
+            signal.pidfd_send_signal(pidfd, signum)
+        else:
+            # A process group lives inside one session, and every session below
+            # lab init is a lab session: the whole group is lab processes.
+            os.killpg(pgid, signum)
+    except ProcessLookupError:
+        raise ControlError(f"{pid} is not a lab process (it has exited)", 404)
+    finally:
+        os.close(pidfd)
+    return run, pgid
+
+
+def renice(pid, nice, launcher_pid):
+    pidfd, run, _ = open_lab_process(pid, launcher_pid)
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+    except PermissionError:
+        raise ControlError(f"raising priority (nice {nice} < current) needs CAP_SYS_NICE "
+                           "(run the dashboard as root to allow it)", 403)
+    except ProcessLookupError:
+        raise ControlError(f"{pid} is not a lab process (it has exited)", 404)
+    finally:
+        os.close(pidfd)
+    return run

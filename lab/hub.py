@@ -1,0 +1,246 @@
+"""One producer, many viewers: sample, diff, encode once, fan out.
+
+A single thread samples the lab at up to ``hz`` times a second (at once when
+a control action pokes it), turns the change into one JSON frame and appends
+that same string to every viewer's queue.  A viewer that falls behind is not
+allowed to grow its queue without bound: its queue is dropped and it gets a
+fresh snapshot instead.  No Flask here.
+"""
+import codecs
+import collections
+import json
+import threading
+import time
+
+from lab.sampler import diff, lifecycle
+
+CLOSED = object()
+
+
+class Viewer:
+    """One websocket's queue of encoded frames."""
+
+    def __init__(self, hub, limit):
+        self.hub = hub
+        self.limit = limit
+        self.frames = collections.deque()
+        self.cond = threading.Condition()
+        self.skipped = 0            # times it fell behind and was sent a snapshot instead
+        self.closed = False
+
+    def push(self, frame):
+        with self.cond:
+            if len(self.frames) >= self.limit:
+                self.frames.clear()
+                self.skipped += 1
+                self.frames.append(self.hub.snapshot_frame())
+            self.frames.append(frame)
+            self.cond.notify()
+
+    def resync(self):
+        with self.hub.lock, self.cond:
+            self.frames.clear()
+            self.frames.append(self.hub.snapshot_frame())
+            self.cond.notify()
+
+    def get(self, timeout):
+        """The next frame, None on timeout, CLOSED when the hub shut down."""
+        with self.cond:
+            if not self.frames and not self.closed:
+                self.cond.wait(timeout)
+            if self.frames:
+                return self.frames.popleft()
+            return CLOSED if self.closed else None
+
+    def close(self):
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+
+
+class Hub:
+    def __init__(self, sampler, supervisor, hz=10.0, viewer_limit=256, keep_events=300):
+        self.sampler = sampler
+        self.supervisor = supervisor
+        self.interval = 1.0 / hz
+        self.viewer_limit = viewer_limit
+        self.lock = threading.RLock()
+        self.seq = 0
+        self.t = time.time()
+        self.processes = {}
+        self.unowned = {}
+        self.runs = []
+        self.events = collections.deque(maxlen=keep_events)
+        self.viewers = set()
+        self._snapshot = None        # (seq, encoded frame), rebuilt at most once per seq
+        self._poke = threading.Event()
+        self._stop = threading.Event()
+        self._started = self._done = 0   # tick numbers, so a caller can wait for a fresh one
+        self._ticked = threading.Condition()
+        self._reported_exits = collections.OrderedDict()   # pids whose exit lab init told us
+        self._decoders = {}           # run -> incremental UTF-8 decoder for its terminal
+        self._thread = None
+        supervisor.listeners.append(self.on_launcher)
+
+    # -- producing ------------------------------------------------------------
+    def start(self):
+        self.tick()
+        self._thread = threading.Thread(target=self._loop, name="hub", daemon=True)
+        self._thread.start()
+        return self
+
+    def poke(self):
+        """Sample now: a control action just changed something."""
+        self._poke.set()
+
+    def sample_now(self, timeout=1.0):
+        """Poke, and wait until a tick that began after the poke has been published."""
+        with self._ticked:
+            target = self._started + 1    # one in progress may have read /proc already
+            self._poke.set()
+            self._ticked.wait_for(lambda: self._done >= target or self._stop.is_set(), timeout)
+
+    def _loop(self):
+        next_t = time.monotonic()
+        while not self._stop.is_set():
+            self._poke.wait(max(0.0, next_t - time.monotonic()))
+            if self._stop.is_set():
+                break
+            next_t = time.monotonic() + self.interval
+            with self._ticked:
+                self._poke.clear()
+                self._started += 1
+                number = self._started
+            try:
+                self.tick()
+            except Exception as exc:      # never let one bad sample stop the stream
+                self.publish_event({"t": time.time(), "kind": "error", "pid": None,
+                                    "run": None, "text": f"sampler: {exc!r}"})
+            with self._ticked:
+                self._done = number
+                self._ticked.notify_all()
+
+    def tick(self):
+        processes, unowned = self.sampler.sample()
+        runs = self.supervisor.list_runs()
+        for run in runs:
+            run["unowned_sockets"] = unowned.get(run["id"], [])
+        t = time.time()
+        with self.lock:
+            upsert, remove = diff(self.processes, processes)
+            events = lifecycle(self.processes, processes, t) if self.seq else []
+            changed_runs = runs != self.runs
+            self.processes, self.unowned, self.t = processes, unowned, t
+            if changed_runs:
+                self.runs = runs
+            if upsert or remove or changed_runs:
+                self.seq += 1
+                frame = {"type": "diff", "seq": self.seq, "t": t, "upsert": upsert, "remove": remove}
+                if changed_runs:
+                    frame["runs"] = runs
+                self._fan_out(json.dumps(frame, ensure_ascii=False))
+            for event in events:
+                if event["kind"] in ("gone", "reaped") and event["pid"] in self._reported_exits:
+                    continue          # lab init already said how it ended, and who reaped it
+                self.publish_event(event)
+
+    def snapshot(self):
+        with self.lock:
+            return {"seq": self.seq, "t": self.t, "processes": list(self.processes.values()),
+                    "runs": self.runs, "events": list(self.events)}
+
+    def snapshot_frame(self):
+        with self.lock:
+            if self._snapshot is None or self._snapshot[0] != self.seq:
+                frame = dict(self.snapshot(), type="snapshot")
+                self._snapshot = (self.seq, json.dumps(frame, ensure_ascii=False))
+            return self._snapshot[1]
+
+    def _fan_out(self, frame):
+        for viewer in list(self.viewers):
+            viewer.push(frame)
+
+    def publish_event(self, event):
+        with self.lock:
+            self.events.append(event)
+            self._fan_out(json.dumps({"type": "event", "event": event}, ensure_ascii=False))
+
+    # -- what lab init reports ------------------------------------------------
+    def on_launcher(self, msg):
+        """Called on the supervisor's reader thread for every message of lab init."""
+        ev, run = msg.get("ev"), msg.get("run")
+        t = msg.get("t", time.time())
+        if ev == "output":
+            dec = self._decoders.setdefault(run, codecs.getincrementaldecoder("utf-8")("replace"))
+            text = dec.decode(msg["data"])
+            if text:
+                with self.lock:
+                    self._fan_out(json.dumps({"type": "terminal", "run": run, "data": text},
+                                             ensure_ascii=False))
+            return
+        if ev == "event":
+            event = dict(msg["event"], run=run)
+            kind = event.get("kind")
+            if kind == "exited":
+                self._note_exit(event["pid"])
+                event["text"] = f"{event['pid']} exited ({_status(event)}), reaped by {event.get('by')}"
+            elif kind == "root":
+                event["text"] = f"{event['pid']} started in the foreground of the run's terminal"
+            elif kind == "spawned":
+                event["text"] = f"{event['pid']} forked by {event.get('ppid')}"
+            elif kind == "role":
+                event["text"] = f"{event['pid']} is the {event.get('role')}"
+            self.publish_event(event)
+        elif ev == "exited":
+            self._note_exit(msg["pid"])
+            self.publish_event({"t": t, "kind": "exited", "pid": msg["pid"], "run": run,
+                                 "role": self.supervisor.role_of(msg["pid"]), "by": msg.get("by"),
+                                 "code": msg.get("code"), "signal": msg.get("signal"),
+                                 "text": f"{msg['pid']} exited ({_status(msg)}), "
+                                         f"reaped by lab init ({msg.get('by')})"})
+        elif ev in ("started", "ended", "spawned"):
+            text = {"started": f"run {run} started: root {msg.get('root')}",
+                    "ended": f"run {run} ended: {msg.get('reason')}",
+                    "spawned": f"{msg.get('pid')} started by lab init in run {run}"}[ev]
+            event = {k: v for k, v in msg.items() if k != "ev"}
+            self.publish_event(dict(event, kind="run_" + ev if ev != "spawned" else "spawned",
+                                     pid=msg.get("root", msg.get("pid")), text=text))
+            if ev == "ended":
+                self._decoders.pop(run, None)
+                self.sampler.forget_run(run)
+            self.poke()
+        elif ev == "error":
+            self.publish_event({"t": t, "kind": "error", "run": run, "pid": None,
+                                 "text": msg.get("error")})
+
+    def _note_exit(self, pid):
+        self._reported_exits[pid] = time.monotonic()
+        while len(self._reported_exits) > 4096:
+            self._reported_exits.popitem(last=False)
+
+    # -- viewers --------------------------------------------------------------
+    def subscribe(self):
+        viewer = Viewer(self, self.viewer_limit)
+        with self.lock:              # the snapshot and the diffs after it, with no gap
+            viewer.frames.append(self.snapshot_frame())
+            self.viewers.add(viewer)
+        return viewer
+
+    def unsubscribe(self, viewer):
+        with self.lock:
+            self.viewers.discard(viewer)
+
+    def close(self):
+        self._stop.set()
+        self._poke.set()
+        with self.lock:
+            for viewer in self.viewers:
+                viewer.close()
+        if self._thread is not None:
+            self._thread.join(2)
+
+
+def _status(event):
+    if event.get("signal"):
+        return f"killed by {event['signal']}"
+    return f"exit code {event.get('code')}"

@@ -1,0 +1,133 @@
+"""Sample lab init and every lab process into the process objects of DESIGN.md.
+
+Cost grows with the lab, not with the machine: the tree is walked from lab
+init through /proc/PID/task/TID/children, each process's /proc files are read
+once per tick (``procfs.ProcReader``), and the /proc/net tables are read once
+per tick only when some lab process holds a socket.  No Flask here.
+"""
+import time
+
+from lab import procfs, proctree
+
+
+class Sampler:
+    def __init__(self, launcher_pid, role_of=lambda pid: None):
+        self.launcher_pid = launcher_pid
+        self.role_of = role_of
+        self.reader = procfs.ProcReader()
+        self._run_cache = {}        # (pid, start ticks) -> run id of lab init's direct children
+        self.lab_ports = {}         # port -> run id, of every socket a lab process held
+        self._seen = set()          # pids of the previous sample, to forget the gone ones
+
+    def _tree(self):
+        """[(pid, run id)] for lab init (run None) and everything below it."""
+        out = [(self.launcher_pid, None)]
+        for kid in proctree.children(self.launcher_pid):
+            key = (kid, proctree.start_ticks(kid))
+            run = self._run_cache.get(key)
+            if run is None:
+                run = proctree.environ_value(kid, "PROCLAB_RUN")
+                if run is not None:
+                    self._run_cache[key] = run
+            out.append((kid, run))
+            out.extend((pid, run) for pid in proctree.descendants(kid))
+        return out
+
+    def sample(self):
+        """{pid: process object} for the whole lab, plus unowned sockets per run."""
+        objs, fds = {}, {}
+        for pid, run in self._tree():
+            obj = self.reader.read(pid)
+            if obj is None:
+                continue            # gone between the walk and the read: normal
+            obj["run"] = run
+            obj["role"] = self.role_of(pid)
+            objs[pid] = obj
+            fd_inodes = procfs.socket_inodes(pid)
+            if fd_inodes:
+                fds[pid] = fd_inodes
+        unowned = {}
+        if fds or self.lab_ports:
+            table = procfs.SocketTable.load()
+            for pid, fd_inodes in fds.items():
+                objs[pid]["sockets"] = socks = table.for_fds(fd_inodes)
+                for sock in socks:
+                    port = _port(sock["laddr"])
+                    if port and objs[pid]["run"] is not None and sock["proto"].startswith("tcp"):
+                        self.lab_ports[port] = objs[pid]["run"]
+            for sock in table.unowned_on_ports(set(self.lab_ports)):
+                run = self.lab_ports.get(_port(sock["laddr"])) or self.lab_ports.get(_port(sock["raddr"]))
+                unowned.setdefault(run, []).append(sock)
+        for pid, obj in objs.items():
+            obj.setdefault("sockets", [])
+        for pid in self._seen - objs.keys():
+            self.reader.forget(pid)
+        self._seen = set(objs)
+        return objs, unowned
+
+    def forget_run(self, run_id):
+        """A run ended: its ports may be reused by anyone now."""
+        for port in [p for p, r in self.lab_ports.items() if r == run_id]:
+            del self.lab_ports[port]
+
+
+def _port(addr):
+    if not addr or ":" not in addr:
+        return None
+    try:
+        return int(addr.rsplit(":", 1)[1])
+    except ValueError:
+        return None
+
+
+def diff(old, new):
+    """(upsert, remove) between two {pid: obj} samples; only changed objects are sent."""
+    upsert = [obj for pid, obj in new.items() if old.get(pid) != obj]
+    remove = [pid for pid in old if pid not in new]
+    return upsert, remove
+
+
+def lifecycle(old, new, t=None):
+    """Events a student should see, derived from two consecutive samples."""
+    t = time.time() if t is None else t
+    events = []
+    for pid, obj in new.items():
+        before = old.get(pid)
+        base = {"t": t, "pid": pid, "run": obj["run"], "role": obj["role"]}
+        if before is None:
+            if old:      # not on the very first sample: everything would be "new"
+                events.append(dict(base, kind="seen", ppid=obj["ppid"],
+                                   text=f"{pid} appeared (parent {obj['ppid']})"))
+            continue
+        if before["ppid"] != obj["ppid"]:
+            events.append(dict(base, kind="reparented", old=before["ppid"], new=obj["ppid"],
+                               text=f"{pid} re-parented: {before['ppid']} → {obj['ppid']}"))
+        if before["state"] != obj["state"]:
+            kind = "zombie" if obj["state"] == "Z" else "state"
+            events.append(dict(base, kind=kind, old=before["stat"], new=obj["stat"],
+                               text=f"{pid} {before['stat']} → {obj['stat']}"
+                                    + (" (zombie: exited, not yet waited for)" if kind == "zombie" else "")))
+        old_socks = {(s["fd"], s["proto"]): s for s in before["sockets"]}
+        new_socks = {(s["fd"], s["proto"]): s for s in obj["sockets"]}
+        for key, sock in new_socks.items():
+            prev = old_socks.get(key)
+            if prev is None:
+                events.append(dict(base, kind="socket", change="opened", socket=sock,
+                                   text=f"{pid} opened {sock['proto']} {sock['laddr']} {sock['status']}"))
+            elif (prev["status"], prev["raddr"]) != (sock["status"], sock["raddr"]):
+                events.append(dict(base, kind="socket", change="changed", socket=sock,
+                                   text=f"{pid} {sock['proto']} {sock['laddr']} "
+                                        f"{prev['status']} → {sock['status']}"))
+        for key, sock in old_socks.items():
+            if key not in new_socks:
+                events.append(dict(base, kind="socket", change="closed", socket=sock,
+                                   text=f"{pid} closed {sock['proto']} {sock['laddr']}"))
+    for pid, obj in old.items():
+        if pid not in new:
+            parent = obj["ppid"]
+            what = "reaped" if obj["state"] == "Z" else "gone"
+            events.append({"t": t, "pid": pid, "run": obj["run"], "role": obj["role"],
+                           "kind": what, "by": parent,
+                           "text": f"{pid} reaped by {parent}" if what == "reaped"
+                           else f"{pid} is gone"})
+    return events

@@ -1,0 +1,48 @@
+"""The thin web layer: the one place in lab/ that imports Flask.
+
+    app = create_app({"RUN_CAP": 16})
+
+starts lab init (before any server thread exists), the sampler and the hub,
+and registers one blueprint per concern: pages, the REST API, the websocket.
+"""
+import atexit
+import os
+
+from flask import Flask
+
+from lab.engine import Engine
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, static_folder=os.path.join(ROOT, "static"),
+                template_folder=os.path.join(ROOT, "templates"))
+    app.config.from_mapping(
+        RUN_CAP=64,               # processes per run
+        TOTAL_CAP=256,            # processes of all runs together
+        RUN_LIFETIME=900.0,       # seconds before a run is stopped
+        SAMPLE_HZ=10.0,           # websocket diffs per second at most
+        TOKEN=None,               # control token; None = anyone who can reach the page controls
+        MAX_CONTENT_LENGTH=16 * 1024,
+        START_RATE=(20, 10.0),    # at most 20 starts per 10 s
+        SOCK_SERVER_OPTIONS={"ping_interval": 20},
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    engine = Engine(run_cap=app.config["RUN_CAP"], total_cap=app.config["TOTAL_CAP"],
+                    lifetime=app.config["RUN_LIFETIME"], hz=app.config["SAMPLE_HZ"]).start()
+    app.extensions["proclab"] = engine
+    atexit.register(engine.close)
+
+    from lab.web import api, errors, pages, ws
+    errors.register(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    ws.init_app(app)
+    return app
+
+
+def engine_of(app):
+    return app.extensions["proclab"]

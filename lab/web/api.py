@@ -1,0 +1,253 @@
+"""REST: the catalogue, runs, terminals, actions, signals, renice, snapshot."""
+import os
+import sys
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+
+from lab import catalog, control
+from lab.supervisor import RunError
+from lab.web.errors import ApiError
+from lab.web.guard import RateLimit, check_control, json_body
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+KEYS = {"ctrl_c": b"\x03", "ctrl_backslash": b"\x1c", "ctrl_z": b"\x1a",
+        "ctrl_d": b"\x04", "enter": b"\r"}
+
+
+def engine():
+    return current_app.extensions["proclab"]
+
+
+def controlled(action, text, **fields):
+    """Every control action becomes an event in the stream, and a prompt re-sample."""
+    eng = engine()
+    eng.hub.publish_event({"t": time.time(), "kind": "control", "action": action,
+                           "text": text, "from": request.remote_addr, **fields})
+    eng.hub.sample_now()
+
+
+def _run_or_404(run_id):
+    run = engine().supervisor.get(run_id)
+    if run is None:
+        raise ApiError(404, f"unknown run {run_id!r}")
+    return run
+
+
+def _start_limit():
+    limit = current_app.extensions.get("proclab_start_limit")
+    if limit is None:
+        limit = current_app.extensions["proclab_start_limit"] = RateLimit(*current_app.config["START_RATE"])
+    return limit
+
+
+# -- catalogue ---------------------------------------------------------------
+@bp.get("/labs")
+def labs():
+    return jsonify({"labs": [catalog.to_json(lab) for lab in catalog.LABS.values()],
+                    "run_cap": current_app.config["RUN_CAP"]})
+
+
+@bp.get("/labs/<name>")
+def lab_detail(name):
+    lab = catalog.get(name)
+    if lab is None:
+        raise ApiError(404, f"unknown lab {name!r}", {"labs": list(catalog.LABS)})
+    return jsonify(catalog.to_json(lab))
+
+
+@bp.get("/labs/<name>/source")
+def lab_source(name):
+    lab = catalog.get(name)
+    if lab is None:
+        raise ApiError(404, f"unknown lab {name!r}", {"labs": list(catalog.LABS)})
+    path = sys.modules[lab.module].__file__ if lab.module in sys.modules else None
+    if path is None:
+        import importlib
+        path = importlib.import_module(lab.module).__file__
+    with open(path, encoding="utf-8") as f:
+        source = f.read()
+    return jsonify({"name": name, "module": lab.module,
+                    "path": os.path.relpath(path, os.path.dirname(os.path.dirname(path))),
+                    "source": source})
+
+
+@bp.post("/labs/<name>/start")
+def start(name):
+    check_control()
+    lab = catalog.get(name)
+    if lab is None:
+        raise ApiError(404, f"unknown lab {name!r}", {"labs": list(catalog.LABS)})
+    body = json_body(required=False)
+    try:
+        params = catalog.parse_params(lab, body)
+    except catalog.ParamError as exc:
+        raise ApiError(400, str(exc), {"param": exc.param})
+    cap = current_app.config["RUN_CAP"]
+    expected = catalog.expected_processes(lab, params)
+    if expected is not None and expected > cap:
+        raise ApiError(409, f"{name} with these parameters makes {expected} processes; "
+                            f"the per-run cap is {cap}", {"processes": expected, "cap": cap})
+    _start_limit().hit()
+    try:
+        run = engine().supervisor.start_run(name, params, catalog.command(lab, params))
+    except RunError as exc:
+        raise ApiError(exc.status, str(exc))
+    controlled("start", f"start {name} → run {run.id}, root {run.root}", run=run.id, pid=run.root)
+    return jsonify({"run": run.id, "pid": run.root, "session": run.session}), 201
+
+
+# -- runs --------------------------------------------------------------------
+@bp.get("/runs")
+def runs():
+    return jsonify({"runs": engine().supervisor.list_runs()})
+
+
+@bp.get("/runs/<run_id>")
+def run_detail(run_id):
+    return jsonify(_run_or_404(run_id).to_json())
+
+
+@bp.delete("/runs/<run_id>")
+def stop(run_id):
+    check_control()
+    _run_or_404(run_id)
+    run = engine().supervisor.stop_run(run_id, "stopped from the dashboard")
+    controlled("stop", f"stop run {run_id}", run=run_id, pid=run.root)
+    return jsonify(run.to_json())
+
+
+@bp.post("/reset")
+def reset():
+    check_control()
+    stopped = engine().supervisor.reset()
+    controlled("reset", f"reset: stopped {len(stopped)} run(s)", run=None, pid=None)
+    return jsonify({"stopped": stopped})
+
+
+@bp.get("/runs/<run_id>/terminal")
+def terminal_read(run_id):
+    run = _run_or_404(run_id)
+    return jsonify({"run": run_id, "data": bytes(run.output).decode("utf-8", "replace"),
+                    "total": run.output_total})
+
+
+@bp.post("/runs/<run_id>/terminal")
+def terminal_write(run_id):
+    """{"data": "text typed"} or {"key": "ctrl_c" | "ctrl_backslash" | "ctrl_z" | "ctrl_d" | "enter"}."""
+    check_control()
+    _run_or_404(run_id)
+    body = json_body()
+    if "key" in body:
+        if body["key"] not in KEYS:
+            raise ApiError(400, f"unknown key {body['key']!r}", {"keys": list(KEYS)})
+        data = KEYS[body["key"]]
+    elif isinstance(body.get("data"), str) and len(body["data"]) <= 4096:
+        data = body["data"].encode()
+    else:
+        raise ApiError(400, "send {\"data\": \"text\"} (at most 4096 characters) or {\"key\": name}",
+                       {"keys": list(KEYS)})
+    try:
+        engine().supervisor.write(run_id, data)
+    except RunError as exc:
+        raise ApiError(exc.status, str(exc))
+    controlled("key" if "key" in body else "input",
+               f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None)
+    return jsonify({"run": run_id, "written": len(data)})
+
+
+@bp.post("/runs/<run_id>/actions/<action_id>")
+def action(run_id, action_id):
+    check_control()
+    run = _run_or_404(run_id)
+    lab = catalog.get(run.lab)
+    act = next((a for a in (lab.actions if lab else ()) if a.id == action_id), None)
+    if act is None:
+        raise ApiError(404, f"unknown action {action_id!r} for {run.lab}",
+                       {"actions": [a.id for a in lab.actions] if lab else []})
+    if run.state == "ended":
+        raise ApiError(409, f"run {run_id} has ended")
+    json_body(required=False)
+    sup = engine().supervisor
+    if act.kind == "key":
+        sup.write(run_id, act.key.encode())
+        controlled("action", f"{action_id}: key {act.key!r} to run {run_id}", run=run_id, pid=None)
+        return jsonify({"action": action_id, "kind": "key"})
+    if act.kind == "spawn":
+        sup.spawn(run_id, list(act.argv))
+        controlled("action", f"{action_id}: helper started in run {run_id}", run=run_id, pid=None)
+        return jsonify({"action": action_id, "kind": "spawn"})
+    signum, name = control.parse_signal(act.signal)
+    sent, refused = [], []
+    for pid in sup.pids_with_role(run_id, act.role):
+        try:
+            control.send_signal(pid, signum, engine().launcher_pid)
+            sent.append(pid)
+        except control.ControlError:
+            refused.append(pid)      # it exited since it said its role
+    if not sent:
+        raise ApiError(409, f"no live process with role {act.role!r} in run {run_id}")
+    controlled("action", f"{action_id}: {name} → {act.role} {', '.join(map(str, sent))}",
+               run=run_id, pid=sent[0], signal=name, to=sent)
+    return jsonify({"action": action_id, "kind": "signal", "signal": name, "pids": sent})
+
+
+# -- processes ---------------------------------------------------------------
+@bp.get("/snapshot")
+def snapshot():
+    return jsonify(engine().hub.snapshot())
+
+
+@bp.get("/signals")
+def signals():
+    return jsonify({"signals": [{"number": n, "name": name, "default": action,
+                                 "catchable": name not in control.UNCATCHABLE}
+                                for n, name, action in control.all_signals()]})
+
+
+def _int_field(body, name, lo, hi):
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ApiError(400, f"{name} must be an integer from {lo} to {hi}", {"param": name})
+    return value
+
+
+@bp.post("/processes/<int:pid>/signal")
+def signal_process(pid):
+    check_control()
+    body = json_body()
+    if "signal" not in body:
+        raise ApiError(400, "missing field: signal (a name like \"SIGINT\" or a number)")
+    try:
+        signum, name = control.parse_signal(body["signal"])
+    except ValueError as exc:
+        raise ApiError(400, str(exc), {"param": "signal"})
+    target = body.get("target", "pid")
+    if target not in ("pid", "group"):
+        raise ApiError(400, "target must be \"pid\" (like kill) or \"group\" (like the keyboard)",
+                       {"param": "target"})
+    try:
+        run, pgid = control.send_signal(pid, signum, engine().launcher_pid, target)
+    except control.ControlError as exc:
+        controlled("refused", f"refused {name} to {pid}: {exc}", pid=pid, run=None, signal=name)
+        raise ApiError(exc.status, str(exc))
+    whom = f"group {pgid}" if target == "group" else str(pid)
+    controlled("signal", f"{name} → {whom} (from the dashboard)",
+               pid=pid, run=run, signal=name, target=target)
+    return jsonify({"pid": pid, "run": run, "signal": name, "number": signum, "target": target,
+                    "pgid": pgid, "default_action": control.DEFAULT_ACTIONS.get(name, "terminate")})
+
+
+@bp.post("/processes/<int:pid>/renice")
+def renice_process(pid):
+    check_control()
+    body = json_body()
+    nice = _int_field(body, "nice", -20, 19)
+    try:
+        run = control.renice(pid, nice, engine().launcher_pid)
+    except control.ControlError as exc:
+        controlled("refused", f"refused renice {nice} of {pid}: {exc}", pid=pid, run=None)
+        raise ApiError(exc.status, str(exc))
+    controlled("renice", f"renice {nice} {pid}", pid=pid, run=run, nice=nice)
+    return jsonify({"pid": pid, "run": run, "nice": nice})

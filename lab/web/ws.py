@@ -1,0 +1,51 @@
+"""The websocket /ws: a snapshot, then diffs and events as the hub makes them."""
+import json
+
+from flask import Blueprint, current_app, request
+from flask_sock import Sock
+
+from lab.hub import CLOSED
+from lab.web.errors import ApiError
+from lab.web.guard import origin_ok
+
+bp = Blueprint("ws", __name__)
+sock = Sock()
+
+
+@bp.before_request
+def same_origin_only():
+    # Checked before the handshake: a page of another site may not even watch.
+    if not origin_ok():
+        raise ApiError(403, "cross-origin websocket refused",
+                       {"origin": request.headers.get("Origin"), "host": request.host})
+
+
+@sock.route("/ws", bp=bp)
+def stream(ws):
+    hub = current_app.extensions["proclab"].hub
+    viewer = hub.subscribe()
+    try:
+        while True:
+            frame = viewer.get(0.25)
+            if frame is CLOSED:
+                break
+            if frame is not None:
+                ws.send(frame)
+            message = ws.receive(timeout=0)
+            if message:
+                try:
+                    kind = json.loads(message).get("type")
+                except (ValueError, AttributeError):
+                    kind = None
+                if kind == "resync":
+                    viewer.resync()
+                else:
+                    ws.send(json.dumps({"type": "error", "error": "unknown message",
+                                        "detail": "send {\"type\": \"resync\"}"}))
+    finally:
+        hub.unsubscribe(viewer)
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    sock.init_app(app)

@@ -1,0 +1,81 @@
+"""Fixtures in the style of Flask's tutorial: `app` and `client`, plus the real server.
+
+Every test starts real processes; the fixtures stop them all, and the session
+ends by checking that nothing with PROCLAB_RUN in its environment is left.
+"""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from lab.web import create_app
+from tests.helpers import free_port, lab_pids, wait_until
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def app():
+    app = create_app({"TESTING": True, "SAMPLE_HZ": 20.0})
+    yield app
+    app.extensions["proclab"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["proclab"]
+
+
+class LiveServer:
+    """`python app.py` in a subprocess on a free loopback port."""
+
+    def __init__(self, *args):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(self.port), *args], cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.banner = self.proc.stdout.readline()
+        if "http://" not in self.banner:
+            self.stop()
+            raise RuntimeError(f"server did not start: {self.banner!r}")
+
+    def stop(self, sig=signal.SIGINT, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.proc.stdout.closed:
+            self.output = self.proc.stdout.read()
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def live_server():
+    servers = []
+
+    def start(*args):
+        server = LiveServer(*args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_lab_process_left():
+    yield
+    wait_until(lambda: not lab_pids(), timeout=3,
+               message=f"lab processes left after the tests: {lab_pids()}")
