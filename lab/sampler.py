@@ -95,7 +95,11 @@ def lifecycle(old, new, t=None):
         before = old.get(pid)
         base = {"t": t, "pid": pid, "run": obj["run"], "role": obj["role"]}
         if before is None:
-            if old:      # not on the very first sample: everything would be "new"
+            if obj["state"] == "Z":     # it died before we ever saw it alive
+                events.append(dict(base, kind="zombie", old=None, new=obj["stat"],
+                                   text=f"{pid} is a zombie ({obj['stat']}): exited, "
+                                        f"not yet waited for by {obj['ppid']}"))
+            elif old:    # not on the very first sample: everything would be "new"
                 events.append(dict(base, kind="seen", ppid=obj["ppid"],
                                    text=f"{pid} appeared (parent {obj['ppid']})"))
             continue

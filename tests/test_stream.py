@@ -1,0 +1,132 @@
+"""The websocket /ws against the real server: snapshot + diffs == /api/snapshot, and events."""
+import json
+import time
+
+import pytest
+import simple_websocket
+
+from tests.helpers import wait_until
+from tests.test_server import call
+
+
+class Stream:
+    """A websocket viewer that applies diffs to its snapshot, as the browser does."""
+
+    def __init__(self, server, **headers):
+        self.ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{server.port}/ws", headers=headers)
+        self.processes, self.runs, self.seq = {}, [], None
+        self.events, self.terminal = [], {}
+
+    def pump(self, timeout=0.1):
+        """Read frames for up to timeout seconds; apply them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.ws.receive(timeout=max(0.0, deadline - time.monotonic()))
+            if frame is None:
+                return
+            msg = json.loads(frame)
+            if msg["type"] == "snapshot":
+                self.processes = {p["pid"]: p for p in msg["processes"]}
+                self.runs, self.seq = msg["runs"], msg["seq"]
+            elif msg["type"] == "diff":
+                assert msg["seq"] == self.seq + 1, f"seq jumped from {self.seq} to {msg['seq']}"
+                self.seq = msg["seq"]
+                for pid in msg["remove"]:
+                    self.processes.pop(pid, None)
+                for proc in msg["upsert"]:
+                    self.processes[proc["pid"]] = proc
+                if "runs" in msg:
+                    self.runs = msg["runs"]
+            elif msg["type"] == "event":
+                self.events.append(msg["event"])
+            elif msg["type"] == "terminal":
+                self.terminal[msg["run"]] = self.terminal.get(msg["run"], "") + msg["data"]
+
+    def until(self, predicate, timeout=5.0):
+        def check():
+            self.pump(0.05)
+            return predicate()
+        return wait_until(check, timeout=timeout)
+
+    def find(self, kind, pid=None, run=None):
+        return [e for e in self.events if e["kind"] == kind
+                and (pid is None or e.get("pid") == pid) and (run is None or e.get("run") == run)]
+
+    def close(self):
+        self.ws.close()
+
+
+@pytest.fixture
+def server(live_server):
+    return live_server()
+
+
+@pytest.fixture
+def stream(server):
+    s = Stream(server)
+    s.pump(0.5)
+    yield s
+    s.close()
+
+
+def test_diffs_applied_to_the_snapshot_equal_the_rest_snapshot(server, stream):
+    for lab in ("fork_tree", "zombie", "driver_conductor"):
+        assert call(server, "POST", f"/api/labs/{lab}/start", {})[0] == 201
+    stream.until(lambda: len(stream.processes) >= 1 + 3 + 7 + 2 + 2)   # lab init, 3 sessions, 7+2+2
+    for _ in range(50):          # converge on the same seq, then compare everything
+        status, rest = call(server, "GET", "/api/snapshot")
+        stream.until(lambda: stream.seq >= rest["seq"])
+        if stream.seq == rest["seq"]:
+            break
+    assert stream.seq == rest["seq"]
+    assert stream.processes == {p["pid"]: p for p in rest["processes"]}
+    assert stream.runs == rest["runs"]
+
+
+def test_lifecycle_events_of_a_zombie_and_an_orphan(server, stream):
+    status, zombie_run = call(server, "POST", "/api/labs/zombie/start", {})
+    status, orphan_run = call(server, "POST", "/api/labs/orphan/start", {})
+    launcher = next(p["pid"] for p in stream.until(lambda: list(stream.processes.values()))
+                    if p["run"] is None)
+
+    zombie = stream.until(lambda: [p for p in stream.processes.values()
+                                   if p["run"] == zombie_run["run"] and p["state"] == "Z"])[0]
+    assert stream.find("spawned", zombie["pid"])               # the fork, from the process itself
+    assert stream.until(lambda: stream.find("zombie", zombie["pid"]))
+    assert call(server, "POST", f"/api/runs/{zombie_run['run']}/actions/kill_parent", {})[0] == 200
+    exited = stream.until(lambda: stream.find("exited", zombie["pid"]))[0]
+    assert exited["by"] == launcher and exited["code"] is not None
+    parent_exit = stream.until(lambda: stream.find("exited", zombie_run["pid"]))[0]
+    assert parent_exit["signal"] == "SIGKILL"
+
+    child = stream.until(lambda: [p for p in stream.processes.values()
+                                  if p["run"] == orphan_run["run"] and p["role"] == "child"])[0]
+    assert call(server, "POST", f"/api/runs/{orphan_run['run']}/actions/parent_exits", {})[0] == 200
+    moved = stream.until(lambda: stream.find("reparented", child["pid"]))[0]
+    assert (moved["old"], moved["new"]) == (orphan_run["pid"], launcher)
+    assert stream.processes[child["pid"]]["ppid"] == launcher
+    # the parent's own exit, reported by the run's session (its parent), with its code
+    assert stream.until(lambda: stream.find("exited", orphan_run["pid"]))[0]["code"] == 0
+
+    # reaped by the parent itself: fork_basics' parent waits when told
+    status, basics = call(server, "POST", "/api/labs/fork_basics/start", {"child_hold": 0.5})
+    assert status == 201, basics
+    kid = stream.until(lambda: [p for p in stream.processes.values()
+                                if p["run"] == basics["run"] and p["ppid"] == basics["pid"]])[0]
+    stream.until(lambda: stream.find("zombie", kid["pid"]))
+    assert call(server, "POST", f"/api/runs/{basics['run']}/actions/parent_wait", {})[0] == 200
+    reaped = stream.until(lambda: stream.find("reaped", kid["pid"]))[0]
+    assert reaped["by"] == basics["pid"]
+
+
+def test_resync_sends_a_fresh_snapshot(server, stream):
+    stream.ws.send(json.dumps({"type": "resync"}))
+    seq = stream.seq
+    stream.until(lambda: stream.seq is not None and stream.seq >= seq)
+    stream.ws.send("not json")
+    stream.pump(0.5)
+
+
+def test_foreign_origin_websocket_is_refused(server):
+    with pytest.raises(simple_websocket.ConnectionError):
+        Stream(server, Origin="http://evil.example")
