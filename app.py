@@ -34,6 +34,13 @@ def is_loopback(host):
         return False
 
 
+def control_token(host, given):
+    """The token control requests need: the given one, or a new one beyond loopback."""
+    if given is None and not is_loopback(host):
+        return secrets.token_urlsafe(18)
+    return given
+
+
 def _die_with_parent(server, worker):
     """post_fork: the worker must not outlive the server that started it."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -78,9 +85,7 @@ def main(argv=None):
     parser.add_argument("--lifetime", type=float, default=900.0, help="seconds a run may live")
     args = parser.parse_args(argv)
 
-    token = args.token
-    if token is None and not is_loopback(args.host):
-        token = secrets.token_urlsafe(18)
+    token = control_token(args.host, args.token)
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     url = f"http://{host}:{args.port}/" + (f"?token={token}" if token else "")
     options = {

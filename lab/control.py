@@ -8,6 +8,7 @@ the send fail with ESRCH instead of hitting a stranger.
 """
 import os
 import signal
+import time
 
 from lab import proctree
 
@@ -125,7 +126,31 @@ def send_signal(pid, signum, launcher_pid, target="pid"):
         raise ControlError(f"{pid} is not a lab process (it has exited)", 404)
     finally:
         os.close(pidfd)
+    settle(pid, signum)
     return run, pgid
+
+
+STOPPING = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
+
+
+def settle(pid, signum, timeout=0.05):
+    """Give a stop, continue or kill a moment to take effect, so the sample after
+    the action shows it: the kernel acts on a signal only when the target next
+    runs.  Other signals, or a handler that catches them, settle at once."""
+    if signum in STOPPING:
+        done = lambda state: state in (b"T", b"t", b"Z", b"X")
+    elif signum == signal.SIGCONT:
+        done = lambda state: state not in (b"T",)
+    elif signum == signal.SIGKILL:
+        done = lambda state: state in (b"Z", b"X")
+    else:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fields = proctree.stat_fields(pid)
+        if fields is None or done(fields[0]):
+            return
+        time.sleep(0.002)
 
 
 def renice(pid, nice, launcher_pid):

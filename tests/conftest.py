@@ -36,16 +36,21 @@ def engine(app):
 class LiveServer:
     """`python app.py` in a subprocess on a free loopback port."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, wrapper=()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port), *args], cwd=ROOT,
+            [*wrapper, sys.executable, "app.py", "--port", str(self.port), *args], cwd=ROOT,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.banner = self.proc.stdout.readline()
         if "http://" not in self.banner:
             self.stop()
             raise RuntimeError(f"server did not start: {self.banner!r}")
+
+    @classmethod
+    def wrapped(cls, wrapper, *args):
+        """Started through a command such as setpriv."""
+        return cls(*args, wrapper=wrapper)
 
     def stop(self, sig=signal.SIGINT, timeout=10):
         if self.proc.poll() is None:

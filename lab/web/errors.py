@@ -1,5 +1,5 @@
 """Every error is JSON: {"error": "...", "detail": ...} with a 4xx status, never a stack trace."""
-from flask import jsonify
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -23,7 +23,11 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        messages = {413: f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"}
+        messages = {
+            404: f"not found: {request.method} {request.path}",
+            405: f"method {request.method} is not allowed on {request.path}",
+            413: f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)",
+        }
         return error_response(exc.code, messages.get(exc.code, exc.description or exc.name))
 
     @app.errorhandler(Exception)

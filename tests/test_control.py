@@ -1,0 +1,190 @@
+"""Control and safety: signals and renice reach lab processes and nothing else."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import proc_stat, wait_until
+from tests.test_labs import by_role, processes, start
+from tests.test_server import call
+
+
+def ps_field(pid, field):
+    out = subprocess.run(["ps", "-o", f"{field}=", "-p", str(pid)], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def stranger():
+    """A process of the same user that is not a lab process."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def test_only_lab_processes_can_be_signalled_or_reniced(client, engine, stranger):
+    run = start(client, "zombie")
+    zombie = wait_until(lambda: [p for p in processes(client, run["run"]).values() if p["state"] == "Z"])[0]
+    assert client.post(f"/api/runs/{run['run']}/actions/parent_wait").status_code == 200
+    wait_until(lambda: proc_stat(zombie["pid"]) is None)       # exited and reaped: its pid may be reused
+    for pid in (1, os.getpid(), stranger.pid, zombie["pid"]):
+        for path, body in (("signal", {"signal": "SIGKILL"}), ("signal", {"signal": "SIGSTOP", "target": "group"}),
+                           ("renice", {"nice": 19})):
+            res = client.post(f"/api/processes/{pid}/{path}", json=body)
+            assert res.status_code == 404, (pid, path, res.get_json())
+            assert "not a lab process" in res.get_json()["error"]
+    assert stranger.poll() is None and ps_field(stranger.pid, "stat").startswith("S")
+    assert ps_field(stranger.pid, "ni") == "0" and ps_field(1, "ni") == "0"
+    # lab init can be looked at, not touched
+    res = client.post(f"/api/processes/{engine.launcher_pid}/signal", json={"signal": "SIGTERM"})
+    assert res.status_code == 403
+    refused = [e for e in engine.hub.events if e.get("kind") == "control" and e["action"] == "refused"]
+    assert len(refused) >= 12
+
+
+def test_signal_reply_says_what_was_sent_and_its_default(client):
+    run = start(client, "fork_basics")
+    res = client.post(f"/api/processes/{run['pid']}/signal", json={"signal": 19})
+    assert res.status_code == 200
+    assert res.get_json() | {"run": None} == {"pid": run["pid"], "run": None, "signal": "SIGSTOP",
+                                               "number": 19, "target": "pid", "pgid": run["pid"],
+                                               "default_action": "stop"}
+    # visible at once: the control action re-sampled before replying
+    assert processes(client, run["run"])[run["pid"]]["stat"] == "T+"
+    res = client.post(f"/api/processes/{run['pid']}/signal", json={"signal": "cont"})
+    assert res.get_json()["signal"] == "SIGCONT" and res.get_json()["default_action"] == "continue"
+    res = client.post(f"/api/processes/{run['pid']}/signal", json={"signal": "SIGRTMIN+3"})
+    assert res.status_code == 200 and res.get_json()["number"] == 37
+
+
+def test_group_reaches_the_whole_group_and_pid_exactly_one(client):
+    run = start(client, "driver_conductor")
+    driver = by_role(client, run["run"], "driver")[0]
+    conductor = by_role(client, run["run"], "conductor")[0]
+
+    def stats():
+        """STAT of driver and conductor; running or sleeping both count as "not stopped"."""
+        procs = processes(client, run["run"])
+        return tuple(procs[p["pid"]]["stat"].replace("R", "S") for p in (driver, conductor))
+
+    res = client.post(f"/api/processes/{conductor['pid']}/signal", json={"signal": "SIGSTOP"})
+    assert res.status_code == 200
+    assert stats() == ("S+", "T+")                      # like kill: exactly one
+    client.post(f"/api/processes/{conductor['pid']}/signal", json={"signal": "SIGCONT"})
+    res = client.post(f"/api/processes/{conductor['pid']}/signal",
+                      json={"signal": "SIGSTOP", "target": "group"})
+    assert res.get_json()["pgid"] == driver["pid"]
+    assert stats() == ("T+", "T+")                      # like the keyboard: the whole group
+    client.post(f"/api/processes/{driver['pid']}/signal", json={"signal": "SIGCONT", "target": "group"})
+    assert stats() == ("S+", "S+")
+
+
+def test_renice_shows_at_once(client):
+    run = start(client, "fork_basics")
+    res = client.post(f"/api/processes/{run['pid']}/renice", json={"nice": 7})
+    assert res.status_code == 200
+    proc = processes(client, run["run"])[run["pid"]]
+    assert proc["nice"] == 7 and proc["stat"][1:] == "N+" and ps_field(run["pid"], "ni") == "7"
+
+
+BAD = [
+    ("signal", {"signal": "SIGNOPE"}, 400, "unknown signal"),
+    ("signal", {"signal": 0}, 400, "signal 0"),
+    ("signal", {"signal": 65}, 400, "signal 65"),
+    ("signal", {"signal": True}, 400, "signal"),
+    ("signal", {"signal": [2]}, 400, "signal"),
+    ("signal", {}, 400, "signal"),
+    ("signal", {"signal": "SIGINT", "target": "everyone"}, 400, "target"),
+    ("renice", {"nice": 100}, 400, "nice must be an integer from -20 to 19"),
+    ("renice", {"nice": "x"}, 400, "nice"),
+    ("renice", {"nice": 1.5}, 400, "nice"),
+    ("renice", {}, 400, "nice"),
+    ("renice", [], 400, "JSON object"),
+]
+
+
+@pytest.mark.parametrize("path,body,status,words", BAD)
+def test_bad_input_is_a_clear_4xx(client, path, body, status, words):
+    run = start(client, "fork_basics")
+    res = client.post(f"/api/processes/{run['pid']}/{path}", json=body)
+    assert res.status_code == status and words in res.get_json()["error"], res.get_json()
+    assert proc_stat(run["pid"])[0] in "RS"        # untouched, and the server still serves
+    assert client.get("/api/runs").status_code == 200
+
+
+def test_bodies_must_be_small_json(client):
+    run = start(client, "fork_basics")
+    url = f"/api/processes/{run['pid']}/signal"
+    res = client.post(url, data="signal=SIGINT", content_type="application/x-www-form-urlencoded")
+    assert res.status_code == 415 and "JSON" in res.get_json()["error"]
+    res = client.post(url, data="{not json", content_type="application/json")
+    assert res.status_code == 400 and "not valid JSON" in res.get_json()["error"]
+    res = client.post(url, data='{"signal": "' + "x" * 20000 + '"}', content_type="application/json")
+    assert res.status_code == 413 and "too large" in res.get_json()["error"]
+    for res, words in ((client.post("/api/runs/r999/actions/parent_wait"), "unknown run"),
+                       (client.post("/api/labs/nope/start", json={}), "unknown lab"),
+                       (client.post(f"/api/runs/{run['run']}/actions/nope"), "unknown action"),
+                       (client.delete("/api/runs/r999"), "unknown run"),
+                       (client.get("/api/nowhere"), "not found: GET /api/nowhere")):
+        assert res.status_code == 404 and words in res.get_json()["error"], res.get_json()
+    assert client.post(f"/api/runs/{run['run']}/terminal", json={"key": "ctrl_q"}).status_code == 400
+
+
+def test_starts_are_rate_limited(app, client):
+    app.config["START_RATE"] = (3, 60.0)
+    app.extensions.pop("proclab_start_limit", None)
+    codes = [client.post("/api/labs/fork_basics/start", json={}).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+
+
+def test_token_guards_control_but_not_watching(live_server):
+    server = live_server("--token", "s3cret")
+    assert call(server, "POST", "/api/labs/fork_basics/start", {})[0] == 401
+    assert call(server, "POST", "/api/labs/fork_basics/start", {},
+                {"Authorization": "Bearer wrong"})[0] == 401
+    status, run = call(server, "POST", "/api/labs/fork_basics/start", {},
+                       {"Authorization": "Bearer s3cret"})
+    assert status == 201
+    assert call(server, "GET", "/api/snapshot")[0] == 200       # watching needs no token
+    assert call(server, "POST", f"/api/processes/{run['pid']}/signal", {"signal": "SIGKILL"})[0] == 401
+    assert call(server, "POST", "/api/reset", {}, {"Cookie": "proclab_token=s3cret"})[0] == 200
+
+
+def test_foreign_origin_post_is_refused(live_server):
+    server = live_server()
+    status, body = call(server, "POST", "/api/labs/fork_basics/start", {},
+                        {"Origin": "http://evil.example"})
+    assert status == 403 and "cross-origin" in body["error"]
+    status, body = call(server, "POST", "/api/labs/fork_basics/start", {},
+                        {"Origin": server.url})
+    assert status == 201
+
+
+def test_a_token_is_required_beyond_loopback():
+    from app import control_token
+    assert control_token("127.0.0.1", None) is None and control_token("::1", None) is None
+    assert control_token("localhost", None) is None
+    assert len(control_token("192.0.2.7", None)) >= 20        # generated, never bound in tests
+    assert control_token("192.0.2.7", "mine") == "mine" == control_token("127.0.0.1", "mine")
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")
+def test_renice_below_zero_without_privilege_is_403():
+    """The real server without CAP_SYS_NICE, as on a student's machine.
+
+    Root with CAP_SYS_NICE dropped from its bounding set is, for setpriority(),
+    exactly an unprivileged user; it can still read the venv under /root."""
+    from tests.conftest import LiveServer
+    server = LiveServer.wrapped(["setpriv", "--bounding-set=-sys_nice"])
+    try:
+        status, run = call(server, "POST", "/api/labs/fork_basics/start", {})
+        assert status == 201, run
+        status, body = call(server, "POST", f"/api/processes/{run['pid']}/renice", {"nice": -5})
+        assert status == 403 and "CAP_SYS_NICE" in body["error"]
+        assert ps_field(run["pid"], "ni") == "0"
+        assert call(server, "POST", f"/api/processes/{run['pid']}/renice", {"nice": 5})[0] == 200
+    finally:
+        server.stop()
