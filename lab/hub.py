@@ -12,6 +12,7 @@ import json
 import threading
 import time
 
+from lab import proctree
 from lab.sampler import diff, lifecycle
 
 CLOSED = object()
@@ -79,6 +80,7 @@ class Hub:
         self._ticked = threading.Condition()
         self._reported_exits = collections.OrderedDict()   # pids whose exit lab init told us
         self._decoders = {}           # run -> incremental UTF-8 decoder for its terminal
+        self._announced = {}          # pid -> its spawned event, until a sample has seen it
         self._thread = None
         supervisor.listeners.append(self.on_launcher)
 
@@ -143,6 +145,20 @@ class Hub:
                 if event["kind"] in ("gone", "reaped") and event["pid"] in self._reported_exits:
                     continue          # lab init already said how it ended, and who reaped it
                 self.publish_event(event)
+            self._brief_lives(processes, t)
+
+    def _brief_lives(self, processes, t):
+        """A process that forked and exited between two samples still gets its exit told."""
+        for pid, spawned in list(self._announced.items()):
+            if pid in processes:
+                del self._announced[pid]          # seen: the samples tell the rest
+            elif proctree.stat_fields(pid) is None:
+                del self._announced[pid]
+                if pid not in self._reported_exits:
+                    self.publish_event({"t": t, "kind": "gone", "pid": pid, "run": spawned["run"],
+                                        "role": spawned.get("role"), "by": spawned.get("ppid"),
+                                        "text": f"{pid} lived too briefly to be sampled: exited "
+                                                f"and was reaped by {spawned.get('ppid')}"})
 
     def snapshot(self):
         with self.lock:
@@ -188,6 +204,8 @@ class Hub:
                 event["text"] = f"{event['pid']} started in the foreground of the run's terminal"
             elif kind == "spawned":
                 event["text"] = f"{event['pid']} forked by {event.get('ppid')}"
+                with self.lock:
+                    self._announced[event["pid"]] = event
             elif kind == "role":
                 event["text"] = f"{event['pid']} is the {event.get('role')}"
             self.publish_event(event)

@@ -130,8 +130,9 @@ def lifecycle(old, new, t=None):
         if pid not in new:
             parent = obj["ppid"]
             what = "reaped" if obj["state"] == "Z" else "gone"
+            # Lab init reports what it reaps itself; anything else was reaped by its parent.
             events.append({"t": t, "pid": pid, "run": obj["run"], "role": obj["role"],
                            "kind": what, "by": parent,
-                           "text": f"{pid} reaped by {parent}" if what == "reaped"
-                           else f"{pid} is gone"})
+                           "text": f"{pid} reaped by its parent {parent}" if what == "reaped"
+                           else f"{pid} exited and was reaped by its parent {parent}"})
     return events

@@ -125,10 +125,12 @@ def test_driver_and_conductor_follow_the_story(client, engine):
     # the conductor gets off first, then the driver; the run ends cleanly
     wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
     assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"code": 0}
-    texts = [(e["pid"], e["kind"]) for e in events(engine, rid) if e["kind"] in ("exited", "gone", "reaped")]
-    order = [pid for pid, _ in texts]
-    assert conductor["pid"] in order and driver["pid"] in order
-    assert order.index(conductor["pid"]) < order.index(driver["pid"])
+    off = outputs(engine, rid, "gets off")     # who got off, in the order they said it
+    assert [e["pid"] for e in off] == [conductor["pid"], driver["pid"]]
+    assert str(conductor["pid"]) in off[1]["text"]             # the driver reaped the conductor
+    exits = {e["pid"]: e for e in events(engine, rid) if e["kind"] in ("exited", "reaped", "gone")}
+    assert exits[conductor["pid"]].get("by") == driver["pid"]
+    assert exits[driver["pid"]]["code"] == 0
     terminal = client.get(f"/api/runs/{rid}/terminal").get_json()["data"]
     assert terminal.index("老司机开车了") < terminal.index("车速有点快") < terminal.index("到站了请下车")
 
