@@ -134,7 +134,7 @@ class Launcher:
         fcntl.ioctl(slave, termios.TIOCSWINSZ,
                     struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
         events_r, events_w = os.pipe()
-        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_EVENTS_FD=str(EVENTS_FD),
+        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_INIT=str(self.pid), PROCLAB_EVENTS_FD=str(EVENTS_FD),
                    PYTHONUNBUFFERED="1", TERM="xterm-256color")
         env.pop("PROCLAB_CONTROL_FD", None)
         pid = os.fork()
@@ -186,7 +186,7 @@ class Launcher:
             self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
             return
         events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
-        env = dict(os.environ, PROCLAB_RUN=run.id, PROCLAB_EVENTS_FD=str(EVENTS_FD),
+        env = dict(os.environ, PROCLAB_RUN=run.id, PROCLAB_INIT=str(self.pid), PROCLAB_EVENTS_FD=str(EVENTS_FD),
                    PYTHONUNBUFFERED="1", TERM="xterm-256color")
         pid = os.fork()
         if pid == 0:

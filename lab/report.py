@@ -1,6 +1,6 @@
 """The experiment helper: print like a terminal program, and tell the dashboard who spoke.
 
-In a terminal, ``say("老司机开车了")`` is just ``print(..., flush=True)``.
+In a terminal, ``say("老司机开车了")`` prints the line, as print() would.
 Under the dashboard the launcher also hands every run an inherited pipe (its
 fd number is in ``PROCLAB_EVENTS_FD``); each call then writes one JSON line
 to it with the pid, the role this process gave itself and the text, so the
@@ -16,6 +16,7 @@ shows up in the log.  A child keeps its parent's role until it sets its own.
 """
 import json
 import os
+import sys
 import time
 
 _FD = int(os.environ.get("PROCLAB_EVENTS_FD", "-1"))
@@ -52,7 +53,18 @@ def emit(kind, **fields):
 def say(*args, sep=" "):
     """print() a line exactly as in a terminal, and report it as this process's output."""
     text = sep.join(str(a) for a in args)
-    print(text, flush=True)
+    # One write(2) of the whole line, not print(): print makes two writes
+    # unbuffered (lines of two processes could interleave) and raises
+    # "reentrant call" when a signal handler prints while the code it
+    # interrupted was printing.  What print() buffered goes out first.
+    try:
+        sys.stdout.flush()
+    except (RuntimeError, ValueError, OSError):
+        pass
+    try:
+        os.write(sys.stdout.fileno(), (text + "\n").encode())
+    except (OSError, ValueError, AttributeError):
+        print(text, flush=True)
     emit("output", text=text)
 
 

@@ -16,21 +16,25 @@ def wait_until(predicate, timeout=5.0, interval=0.02, message=None):
         time.sleep(interval)
 
 
-def lab_pids(run=None):
-    """Pids of every live process with PROCLAB_RUN (of one run, if given) in its environment."""
+def lab_pids(run=None, init=None):
+    """Pids of every live process with PROCLAB_RUN in its environment; of one run
+    (run ids repeat across dashboards, so `init`, lab init's pid, pins it down)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/environ", "rb") as f:
-                env = f.read().split(b"\0")
+                env = set(f.read().split(b"\0"))
         except OSError:
             continue
-        for item in env:
-            if item.startswith(b"PROCLAB_RUN=") and (run is None or item == b"PROCLAB_RUN=" + run.encode()):
-                out.append(int(name))
-                break
+        if not any(item.startswith(b"PROCLAB_RUN=") for item in env):
+            continue
+        if run is not None and b"PROCLAB_RUN=" + run.encode() not in env:
+            continue
+        if init is not None and b"PROCLAB_INIT=%d" % init not in env:
+            continue
+        out.append(int(name))
     return out
 
 

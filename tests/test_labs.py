@@ -45,7 +45,7 @@ def test_fork_tree_has_exactly_the_shape_asked_for(client, engine):
     assert all(p["pgid"] == root["pid"] and p["sid"] == run["session"] for p in procs.values())
     # stopping the run leaves none of them, within a second
     assert client.delete(f"/api/runs/{run['run']}").status_code == 200
-    wait_until(lambda: not lab_pids(run["run"]), timeout=1.0)
+    wait_until(lambda: not lab_pids(run["run"], engine.launcher_pid), timeout=1.0)
 
 
 def test_fork_tree_over_the_cap_is_refused(client):
@@ -165,8 +165,8 @@ def test_unknown_lab_is_404(client):
     assert res.status_code == 404 and "no_such_lab" in res.get_json()["error"]
 
 
-def test_reset_stops_every_run(client):
+def test_reset_stops_every_run(client, engine):
     runs = [start(client, "fork_basics")["run"], start(client, "zombie")["run"]]
-    wait_until(lambda: all(len(lab_pids(r)) >= 2 for r in runs))
+    wait_until(lambda: all(len(lab_pids(r, engine.launcher_pid)) >= 2 for r in runs))
     assert client.post("/api/reset").get_json()["stopped"] == runs
-    wait_until(lambda: not lab_pids(), timeout=1.0)
+    wait_until(lambda: not lab_pids(init=engine.launcher_pid), timeout=1.0)

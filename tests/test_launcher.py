@@ -44,7 +44,7 @@ def test_run_has_its_own_terminal_and_session(sup):
     assert ps(run.root)[0] == "S+"              # the lab program, in the foreground
     assert proc_stat(run.root)[1] == run.session
     assert proc_stat(run.session)[1] == sup.launcher_pid
-    assert set(lab_pids(run.id)) == {run.session, run.root}
+    assert set(lab_pids(run.id, sup.launcher_pid)) == {run.session, run.root}
     assert ps(run.root)[1] == ps(run.session)[1] != "?"     # the same pts, its own
 
 
@@ -71,11 +71,11 @@ def test_stop_kills_setsid_and_double_forked_members(sup):
         time.sleep(60)
     """))
     wait_until(lambda: b"ready" in run.output)
-    wait_until(lambda: len(lab_pids(run.id)) >= 5)
-    members = lab_pids(run.id)
+    wait_until(lambda: len(lab_pids(run.id, sup.launcher_pid)) >= 5)
+    members = lab_pids(run.id, sup.launcher_pid)
     started = time.monotonic()
     sup.stop_run(run.id)
-    wait_until(lambda: not lab_pids(run.id), timeout=1.0)
+    wait_until(lambda: not lab_pids(run.id, sup.launcher_pid), timeout=1.0)
     assert time.monotonic() - started < 1.0
     assert run.state == "ended" and run.reason == "stopped"
     # nothing left, not even a zombie: every pid is gone from /proc
@@ -138,7 +138,7 @@ def test_process_cap_stops_the_run(sup):
     """))
     wait_until(lambda: run.state == "ended", timeout=5)
     assert run.reason.startswith("process cap exceeded")
-    wait_until(lambda: not lab_pids(run.id), timeout=1)
+    wait_until(lambda: not lab_pids(run.id, sup.launcher_pid), timeout=1)
 
 
 def test_lifetime_stops_the_run():
@@ -155,7 +155,7 @@ def test_total_cap_refuses_a_start():
     sup = Supervisor(run_cap=16, total_cap=3).start()
     try:
         sup.start_run("t", {}, program("import os, time; os.fork(); time.sleep(60)"))
-        wait_until(lambda: len(lab_pids()) >= 3)
+        wait_until(lambda: len(lab_pids(init=sup.launcher_pid)) >= 3)
         with pytest.raises(RunError, match="total process cap"):
             sup.start_run("t", {}, program("import time; time.sleep(60)"))
     finally:
@@ -172,15 +172,16 @@ def test_lab_dies_with_the_process_that_started_lab_init(sig):
         code = "import os, time\\nif os.fork() == 0:\\n    os.setsid()\\nos.fork()\\ntime.sleep(60)"
         for _ in range(3):
             sup.start_run("t", {}, ["-c", code])
-        print("ready", flush=True)
+        print("ready", sup.launcher_pid, flush=True)
         time.sleep(60)
     """)], stdout=subprocess.PIPE, text=True)
     try:
-        assert host.stdout.readline().strip() == "ready"
-        wait_until(lambda: len(lab_pids()) >= 3 * 5)
+        ready, init = host.stdout.readline().split()
+        init = int(init)
+        wait_until(lambda: len(lab_pids(init=init)) >= 3 * 5)
         host.send_signal(sig)
-        wait_until(lambda: not lab_pids(), timeout=2.0,
-                   message=f"lab processes still alive 2 s after {sig.name}: {lab_pids()}")
+        wait_until(lambda: not lab_pids(init=init), timeout=2.0,
+                   message=f"lab processes still alive 2 s after {sig.name}: {lab_pids(init=init)}")
     finally:
         host.kill()
         host.wait()

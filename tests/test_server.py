@@ -36,7 +36,8 @@ def test_stopping_the_app_leaves_no_lab_process(live_server, sig):
     for lab, params in [("fork_tree", {"depth": 2, "breadth": 2}), ("zombie", {}), ("orphan", {})]:
         status, body = call(server, "POST", f"/api/labs/{lab}/start", params)
         assert status == 201, body
-    wait_until(lambda: len(lab_pids()) >= 7 + 2 + 2)
+    init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+    wait_until(lambda: len(lab_pids(init=init)) >= 7 + 2 + 2)
     server.proc.send_signal(sig)
-    wait_until(lambda: not lab_pids(), timeout=2.0,
-               message=f"lab processes alive 2 s after {sig.name} to the app: {lab_pids()}")
+    wait_until(lambda: not lab_pids(init=init), timeout=2.0,
+               message=f"lab processes alive 2 s after {sig.name} to the app: {lab_pids(init=init)}")

@@ -1,0 +1,71 @@
+"""fork_tree: a process tree of a given depth and breadth, built with os.fork().
+
+    $ python -m lab.experiments.fork_tree --depth 2 --breadth 2 --hold 3
+    depth 2, breadth 2: 7 processes
+    level 0 root       pid=10409 ppid=10252
+    level 1 L1 #1      pid=10410 ppid=10409
+    level 1 L1 #2      pid=10411 ppid=10409
+    level 2 L2 #1.1    pid=10412 ppid=10410
+    level 2 L2 #2.1    pid=10413 ppid=10411
+    level 2 L2 #2.2    pid=10414 ppid=10411
+    level 2 L2 #1.2    pid=10415 ppid=10410
+    root 10409: all children reaped, exiting
+
+Every process on a level below --depth forks --breadth children, so the tree
+has 1 + b + b^2 + ... + b^depth processes.  From the notes: forking siblings
+is done on the ``pid > 0`` side (the parent forks again), going one level
+down on the ``pid == 0`` side (the child forks its own children).
+
+Everyone then sleeps for --hold seconds and each parent waits for its own
+children, so nobody is left a zombie.  Kill the root and its children become
+orphans; stop it (SIGSTOP) and watch its finished children stay Z until it
+continues and reaps them.
+"""
+import argparse
+import os
+import signal
+import time
+
+from lab.report import say, set_role
+
+
+def grow(level, path, args):
+    """Be one process of the tree: say who we are, fork the next level, sleep, reap."""
+    name = f"L{level} #{path}" if path else "root"
+    set_role(name)
+    say(f"level {level} {name:<10} pid={os.getpid()} ppid={os.getppid()}")
+
+    children = []
+    if level < args.depth:
+        for i in range(1, args.breadth + 1):
+            pid = os.fork()
+            if pid == 0:
+                # The child goes one level down; it must never come back into
+                # this loop (it would fork its parent's remaining siblings too).
+                try:
+                    grow(level + 1, f"{path}.{i}" if path else str(i), args)
+                finally:
+                    os._exit(0)
+            children.append(pid)
+
+    time.sleep(args.hold)
+    for pid in children:
+        os.waitpid(pid, 0)  # each parent reaps its own children
+
+
+def main():
+    parser = argparse.ArgumentParser(description="a fork tree: every level forks --breadth children")
+    parser.add_argument("--depth", type=int, default=2, choices=range(0, 5), help="levels below the root (0-4)")
+    parser.add_argument("--breadth", type=int, default=2, choices=range(1, 5), help="children per process (1-4)")
+    parser.add_argument("--hold", type=float, default=300, help="seconds every process sleeps (default 300)")
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the whole tree at once
+
+    total = sum(args.breadth ** i for i in range(args.depth + 1))
+    say(f"depth {args.depth}, breadth {args.breadth}: {total} processes")
+    grow(0, "", args)
+    say(f"root {os.getpid()}: all children reaped, exiting")
+
+
+if __name__ == "__main__":
+    main()
