@@ -1,5 +1,4 @@
 """Lab init against real processes: terminals, reaping, stopping whole trees, caps."""
-import os
 import signal
 import subprocess
 import sys

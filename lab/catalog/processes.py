@@ -1,0 +1,234 @@
+"""The process labs, in teaching order (LABS.md, "Processes")."""
+from lab.catalog.types import Action, Lab, Param, en_zh, hold_param, signal_action
+
+_FORK_BASICS = Lab(
+    "fork_basics", "lab.experiments.fork_basics",
+    title=en_zh("fork() basics", "fork() 基础"),
+    summary=en_zh("One os.fork(): a parent and a child print getpid(), getppid() and what fork returned.",
+               "一次 os.fork(): 父子进程分别打印 getpid()、getppid() 和 fork 的返回值。"),
+    explain=en_zh(
+        "fork() returns twice: the child's PID in the parent and 0 in the child. The child's PPID is the "
+        "parent's PID, and both sleep (STAT S+). If the child exits before anyone waits for it, it shows Z "
+        "until the parent calls wait(); press \"parent calls wait()\" and the parent's handler blocks in "
+        "os.wait() (wchan do_wait) until the child exits, then prints its pid and exit status.",
+        "fork() 返回两次: 在父进程中返回子进程的 PID, 在子进程中返回 0。子进程的 PPID 就是父进程的 PID, "
+        "两者都在睡眠 (STAT S+)。子进程退出后若没人 wait, 它会显示 Z, 直到父进程调用 wait(); "
+        "点 “父进程调用 wait()”, 父进程的信号处理函数阻塞在 os.wait() (wchan do_wait) 中, "
+        "直到子进程退出, 然后打印它的 pid 和退出状态。"),
+    params=(
+        hold_param(300, what=en_zh("the parent", "父进程")),
+        Param("child_hold", "float", 60.0, 0.5, 600.0, label=en_zh("child hold (s)", "子进程保持 (秒)"),
+              help=en_zh("how long the child lives before it exits", "子进程退出前存活的秒数")),
+    ),
+    actions=(
+        signal_action("parent_wait", en_zh("parent calls wait()", "父进程调用 wait()"),
+             en_zh("SIGUSR1 to the parent: its handler calls os.wait()",
+                "给父进程发 SIGUSR1: 它的处理函数调用 os.wait()"), "parent", "SIGUSR1"),
+    ),
+    processes=lambda p: 2,
+)
+
+_FORK_TREE = Lab(
+    "fork_tree", "lab.experiments.fork_tree",
+    title=en_zh("Fork tree", "进程树"),
+    summary=en_zh("Every process above the last level forks `breadth` children, `depth` levels deep.",
+               "每一层的进程各创建 breadth 个子进程, 共 depth 层。"),
+    explain=en_zh(
+        "The tree has exactly 1 + b + b² + … + b^depth processes and each PPID points one level up. "
+        "Kill the root and its children become orphans: their PPID changes to lab init. Stop the root "
+        "(STAT T) and its children that finish stay Z until it continues and reaps them.",
+        "进程树恰好有 1 + b + b² + … + b^depth 个进程, 每个进程的 PPID 指向上一层。杀死根进程, 它的子进程"
+        "成为孤儿, PPID 变为 lab init。暂停根进程 (STAT T), 它结束的子进程会一直是 Z, 直到它继续运行并回收它们。"),
+    params=(
+        Param("depth", "int", 2, 0, 4, label=en_zh("depth", "深度"),
+              help=en_zh("levels below the root", "根进程以下的层数")),
+        Param("breadth", "int", 2, 1, 4, label=en_zh("breadth", "宽度"),
+              help=en_zh("children of every process that is not a leaf", "每个非叶子进程的子进程数")),
+        hold_param(300),
+    ),
+    actions=(
+        signal_action("kill_root", en_zh("kill the root", "杀死根进程"),
+             en_zh("SIGKILL to the root: its children are orphaned", "给根进程发 SIGKILL: 它的子进程成为孤儿"),
+             "root", "SIGKILL"),
+        signal_action("stop_root", en_zh("stop the root", "暂停根进程"),
+             en_zh("SIGSTOP to the root (STAT T)", "给根进程发 SIGSTOP (STAT T)"), "root", "SIGSTOP"),
+        signal_action("continue_root", en_zh("continue", "继续"),
+             en_zh("SIGCONT to the root", "给根进程发 SIGCONT"), "root", "SIGCONT"),
+    ),
+    processes=lambda p: sum(p["breadth"] ** i for i in range(p["depth"] + 1)),
+)
+
+_FORK_LOOP = Lab(
+    "fork_loop", "lab.experiments.fork_loop",
+    title=en_zh("fork() in a loop", "循环中的 fork()"),
+    summary=en_zh("for i in range(n): os.fork() makes 2^n processes.",
+               "for i in range(n): os.fork() 会产生 2^n 个进程。"),
+    explain=en_zh(
+        "Each child starts right after the fork() that made it, inside the loop, so it forks in the "
+        "remaining rounds too: the number of processes doubles every round. Each one prints what fork() "
+        "returned to it in every round (P = a child's PID, C = 0) and reaps its own children at the end.",
+        "子进程从创建它的 fork() 的下一句开始执行, 仍在循环里, 所以它也会在剩下的轮次中 fork: 进程数每轮翻倍。"
+        "每个进程打印每一轮 fork() 的返回值 (P = 子进程 PID, C = 0), 最后回收自己的子进程。"),
+    params=(
+        Param("n", "int", 3, 1, 5, label=en_zh("rounds n", "轮数 n"),
+              help=en_zh("how many times the loop calls os.fork()", "循环调用 os.fork() 的次数")),
+        hold_param(300),
+    ),
+    actions=(
+        signal_action("kill_root", en_zh("kill the root", "杀死根进程"),
+             en_zh("SIGKILL to the first process", "给最初的进程发 SIGKILL"), "root", "SIGKILL"),
+    ),
+    processes=lambda p: 2 ** p["n"],
+)
+
+_ORPHAN = Lab(
+    "orphan", "lab.experiments.orphan",
+    title=en_zh("Orphan process", "孤儿进程"),
+    summary=en_zh("The parent exits first; its child lives on and is adopted.",
+               "父进程先于子进程退出, 子进程继续运行并被收养。"),
+    explain=en_zh(
+        "When the parent exits, the kernel re-parents the child to the nearest subreaper: lab init here "
+        "(systemd or PID 1 in a plain terminal). Watch the child's PPID change and the re-parented event; "
+        "the child keeps printing getppid(). When it finally exits, lab init reaps it, so it never stays Z.",
+        "父进程退出后, 内核把子进程交给最近的 subreaper 收养: 这里是 lab init (普通终端中是 systemd 或 1 号进程)。"
+        "注意子进程的 PPID 变化和 “reparented” 事件; 子进程会持续打印 getppid()。它退出时由 lab init 回收, 不会留下 Z。"),
+    params=(
+        Param("delay", "float", 10.0, 0.0, 600.0, label=en_zh("parent exits after (s)", "父进程退出延时 (秒)"),
+              help=en_zh("seconds before the parent exits on its own", "父进程自行退出前的秒数")),
+        hold_param(300, what=en_zh("the child", "子进程")),
+        Param("every", "float", 2.0, 0.2, 10.0, label=en_zh("print every (s)", "打印间隔 (秒)"),
+              help=en_zh("seconds between the child's getppid() lines", "子进程打印 getppid() 的间隔")),
+    ),
+    actions=(
+        signal_action("parent_exits", en_zh("parent exits now", "父进程立即退出"),
+             en_zh("SIGUSR1 to the parent: it exits without waiting", "给父进程发 SIGUSR1: 它不等待子进程就退出"),
+             "parent", "SIGUSR1"),
+    ),
+    processes=lambda p: 2,
+)
+
+_ZOMBIE = Lab(
+    "zombie", "lab.experiments.zombie",
+    title=en_zh("Zombie process", "僵尸进程"),
+    summary=en_zh("The child exits at once with status 3; the parent sleeps and never waits.",
+               "子进程立即以状态 3 退出; 父进程睡眠, 不处理子进程的退出状态。"),
+    explain=en_zh(
+        "The dead child stays in the process table as Z+ (<defunct>) holding its exit status until the parent "
+        "collects it. \"parent calls wait()\" makes the parent's SIGUSR1 handler call os.wait(): it prints the "
+        "pid and exit status 3 and the Z disappears. Kill the parent instead and lab init adopts the zombie "
+        "(its PPID changes) and reaps it at once.",
+        "已经结束的子进程以 Z+ (<defunct>) 留在进程表中, 保存着退出状态, 直到父进程处理它。"
+        "“父进程调用 wait()” 让父进程的 SIGUSR1 处理函数调用 os.wait(): 打印 pid 和退出状态 3, Z 随之消失。"
+        "如果杀死父进程, lab init 会收养这个僵尸 (PPID 改变) 并立即回收。"),
+    params=(hold_param(300, what=en_zh("the parent", "父进程")),),
+    actions=(
+        signal_action("parent_wait", en_zh("parent calls wait()", "父进程调用 wait()"),
+             en_zh("SIGUSR1 to the parent: its handler calls os.wait()",
+                "给父进程发 SIGUSR1: 它的处理函数调用 os.wait()"), "parent", "SIGUSR1"),
+        signal_action("kill_parent", en_zh("kill the parent", "杀死父进程"),
+             en_zh("SIGKILL to the parent: lab init adopts and reaps the zombie",
+                "给父进程发 SIGKILL: lab init 收养并回收僵尸"), "parent", "SIGKILL"),
+    ),
+    processes=lambda p: 2,
+)
+
+_ZOMBIE_FIXES = Lab(
+    "zombie_fixes", "lab.experiments.zombie_fixes",
+    title=en_zh("Avoiding zombies", "避免僵尸进程"),
+    summary=en_zh("The cures from the notes: wait(), waitpid(WNOHANG), SIGCHLD ignored or handled, double fork.",
+               "笔记中的方法: wait()、waitpid(WNOHANG)、忽略或处理 SIGCHLD、二级子进程。"),
+    explain=en_zh(
+        "Children work for a few steps and exit with status 1, 2, 3…; none of them stays Z. With wait() the "
+        "parent blocks (wchan do_wait); with waitpid(WNOHANG) it polls and stays free; with SIGCHLD ignored "
+        "the kernel discards the children and their status is lost; a SIGCHLD handler reaps them as they go. "
+        "With the double fork the child exits at once and the grandchild, an orphan, gets lab init as PPID.",
+        "子进程工作几步后以状态 1、2、3… 退出, 没有一个停留在 Z。用 wait() 父进程会阻塞 (wchan do_wait); "
+        "用 waitpid(WNOHANG) 它轮询, 可以做别的事; 忽略 SIGCHLD 时由内核处理子进程, 退出状态丢失; "
+        "SIGCHLD 处理函数随时回收。二级子进程: 子进程马上退出, 孙进程成为孤儿, PPID 变为 lab init。"),
+    params=(
+        Param("fix", "choice", "wait", choices=("wait", "waitpid", "sigchld_ign", "sigchld_handler", "double_fork"),
+              label=en_zh("cure", "方法"), help=en_zh("how the parent avoids zombies", "父进程避免僵尸进程的方法")),
+        Param("children", "int", 3, 1, 5, label=en_zh("children", "子进程数"),
+              help=en_zh("child i works i steps, then exit(i)", "第 i 个子进程工作 i 步, 然后 exit(i)")),
+        Param("step", "float", 1.0, 0.05, 5.0, label=en_zh("step (s)", "每步 (秒)"),
+              help=en_zh("seconds per step of work", "每一步工作的秒数")),
+        hold_param(120, what=en_zh("the parent", "父进程")),
+    ),
+    actions=(),
+    processes=lambda p: 1 + p["children"] * (2 if p["fix"] == "double_fork" else 1),
+)
+
+_DRIVER_CONDUCTOR = Lab(
+    "driver_conductor", "lab.experiments.driver_conductor",
+    title=en_zh("Driver and conductor", "司机和售票员"),
+    summary=en_zh("Parent = driver, child = conductor; Ctrl-C, Ctrl-\\ and Ctrl-Z tell the story with signals.",
+               "父进程是司机, 子进程是售票员; 用 Ctrl-C、Ctrl-\\ 和 Ctrl-Z 通过信号讲这个故事。"),
+    explain=en_zh(
+        "Keys typed into the terminal reach the whole foreground group (both show S+), so each side ignores "
+        "the other's key: see SIGINT and SIGQUIT ignored in the driver and SIGTSTP ignored in the conductor. "
+        "Ctrl-C: conductor → SIGUSR1 → driver \"老司机开车了\"; Ctrl-\\: conductor → SIGUSR2 → driver "
+        "\"车速有点快，系好安全带\"; Ctrl-Z: driver → SIGUSR1 → conductor \"到站了请下车\". The conductor "
+        "exits first, the driver reaps it (no Z) and exits too.",
+        "终端按键会发给整个前台进程组 (两者都是 S+), 所以双方各自忽略对方的按键: 司机忽略 SIGINT 和 SIGQUIT, "
+        "售票员忽略 SIGTSTP。Ctrl-C: 售票员 → SIGUSR1 → 司机 “老司机开车了”; Ctrl-\\: 售票员 → SIGUSR2 → 司机 "
+        "“车速有点快，系好安全带”; Ctrl-Z: 司机 → SIGUSR1 → 售票员 “到站了请下车”。售票员先下车 (子进程先退出), "
+        "司机回收它 (没有 Z) 后也下车。"),
+    params=(
+        Param("hold", "int", 300, 1, 600, label=en_zh("ride (s)", "行程 (秒)"),
+              help=en_zh("seconds until the last stop if nobody presses Ctrl-Z (signal.alarm)",
+                      "无人按 Ctrl-Z 时到达终点站的秒数 (signal.alarm)")),
+    ),
+    actions=(
+        Action("ctrl_c", "key", en_zh("Ctrl-C", "Ctrl-C"),
+               en_zh("SIGINT to the whole group, like the keyboard", "像键盘一样向整个进程组发 SIGINT"), key="\x03"),
+        Action("ctrl_backslash", "key", en_zh("Ctrl-\\", "Ctrl-\\"),
+               en_zh("SIGQUIT to the whole group, like the keyboard", "像键盘一样向整个进程组发 SIGQUIT"), key="\x1c"),
+        Action("ctrl_z", "key", en_zh("Ctrl-Z", "Ctrl-Z"),
+               en_zh("SIGTSTP to the whole group, like the keyboard", "像键盘一样向整个进程组发 SIGTSTP"), key="\x1a"),
+        signal_action("sigint_conductor", en_zh("SIGINT → conductor", "SIGINT → 售票员"),
+             en_zh("only to the conductor, like kill -INT", "只发给售票员, 像 kill -INT"), "conductor", "SIGINT"),
+        signal_action("sigquit_conductor", en_zh("SIGQUIT → conductor", "SIGQUIT → 售票员"),
+             en_zh("only to the conductor, like kill -QUIT", "只发给售票员, 像 kill -QUIT"), "conductor", "SIGQUIT"),
+        signal_action("sigtstp_driver", en_zh("SIGTSTP → driver", "SIGTSTP → 司机"),
+             en_zh("only to the driver, like kill -TSTP", "只发给司机, 像 kill -TSTP"), "driver", "SIGTSTP"),
+    ),
+    processes=lambda p: 2,
+)
+
+_SEMAPHORE = Lab(
+    "semaphore", "lab.experiments.semaphore",
+    title=en_zh("Semaphore", "信号量"),
+    summary=en_zh("multiprocessing.Semaphore(k) shared by n workers that acquire, work and release.",
+               "n 个工作进程共享 multiprocessing.Semaphore(k): 获取、工作、释放。"),
+    explain=en_zh(
+        "At most k workers hold the semaphore at a time. The others sleep inside acquire() (STAT S, "
+        "waiting in a futex: see wchan) until a holder releases; the value goes down on acquire and up on release. Ask the "
+        "parent for the current value, or make the workers hold it shorter or longer.",
+        "同一时刻最多 k 个工作进程持有信号量。其他进程在 acquire() 中睡眠 (STAT S, 在 futex 中等待, 见 wchan), "
+        "直到有进程释放; acquire 使值减一, release 使值加一。可以让父进程打印当前值, 或让工作进程持有得更短或更长。"),
+    params=(
+        Param("k", "int", 2, 1, 4, label=en_zh("value k", "初始值 k"),
+              help=en_zh("the semaphore's initial value: how many may hold it at once", "信号量初始值: 可同时持有的进程数")),
+        Param("n", "int", 5, 2, 8, label=en_zh("workers n", "工作进程 n"), help=en_zh("worker processes", "工作进程数")),
+        Param("hold", "float", 1.5, 0.1, 10.0, label=en_zh("hold (s)", "持有 (秒)"),
+              help=en_zh("seconds a worker holds the semaphore each time", "每次持有信号量的秒数")),
+        Param("rounds", "int", 4, 1, 10, label=en_zh("rounds", "轮数"),
+              help=en_zh("how many times each worker acquires it", "每个工作进程获取的次数")),
+    ),
+    actions=(
+        signal_action("show_value", en_zh("show the value", "显示当前值"),
+             en_zh("SIGUSR1 to the parent: it prints sem.get_value()", "给父进程发 SIGUSR1: 打印 sem.get_value()"),
+             "parent", "SIGUSR1"),
+        signal_action("faster", en_zh("workers faster", "工作进程加快"),
+             en_zh("SIGUSR1 to every worker: halve its hold time", "给每个工作进程发 SIGUSR1: 持有时间减半"),
+             "worker*", "SIGUSR1"),
+        signal_action("slower", en_zh("workers slower", "工作进程放慢"),
+             en_zh("SIGUSR2 to every worker: double its hold time", "给每个工作进程发 SIGUSR2: 持有时间加倍"),
+             "worker*", "SIGUSR2"),
+    ),
+    processes=lambda p: 1 + p["n"],
+)
+
+PROCESS_LABS = (
+    _FORK_BASICS, _FORK_TREE, _FORK_LOOP, _ORPHAN, _ZOMBIE, _ZOMBIE_FIXES, _DRIVER_CONDUCTOR, _SEMAPHORE,
+)
