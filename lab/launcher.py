@@ -32,10 +32,12 @@ import fcntl
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import struct
 import sys
+import tempfile
 import termios
 import time
 
@@ -69,8 +71,9 @@ def exit_fields(status):
 
 
 class Run:
-    def __init__(self, run_id, session, master, slave, events, cap, lifetime):
+    def __init__(self, run_id, session, master, slave, events, cap, lifetime, scratch):
         self.id = run_id
+        self.scratch = scratch      # PROCLAB_RUN_DIR: socket files and such, removed with the run
         self.session = session      # pid of the run's session process
         self.root = None            # pid of the lab program, once the session reports it
         self.master = master        # our side of the run's pseudo-terminal
@@ -134,9 +137,8 @@ class Launcher:
         fcntl.ioctl(slave, termios.TIOCSWINSZ,
                     struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
         events_r, events_w = os.pipe()
-        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_INIT=str(self.pid), PROCLAB_EVENTS_FD=str(EVENTS_FD),
-                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
-        env.pop("PROCLAB_CONTROL_FD", None)
+        scratch = tempfile.mkdtemp(prefix=f"proclab-{self.pid}-{run_id}-")
+        env = self.lab_env(run_id, scratch)
         pid = os.fork()
         if pid == 0:
             try:
@@ -155,11 +157,18 @@ class Launcher:
         os.set_blocking(master, False)
         os.set_blocking(events_r, False)
         run = Run(run_id, pid, master, slave, events_r,
-                  int(msg.get("cap", self.run_cap)), float(msg.get("lifetime", 900)))
+                  int(msg.get("cap", self.run_cap)), float(msg.get("lifetime", 900)), scratch)
         self.runs[run_id] = run
         self.owner[pid] = run_id
         self.sel.register(master, selectors.EVENT_READ, ("tty", run))
         self.sel.register(events_r, selectors.EVENT_READ, ("events", run))
+
+    def lab_env(self, run_id, scratch):
+        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_INIT=str(self.pid),
+                   PROCLAB_EVENTS_FD=str(EVENTS_FD), PROCLAB_RUN_DIR=scratch,
+                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
+        env.pop("PROCLAB_CONTROL_FD", None)
+        return env
 
     def op_stop(self, msg):
         run = self.runs.get(msg["run"])
@@ -186,8 +195,7 @@ class Launcher:
             self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
             return
         events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
-        env = dict(os.environ, PROCLAB_RUN=run.id, PROCLAB_INIT=str(self.pid), PROCLAB_EVENTS_FD=str(EVENTS_FD),
-                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
+        env = self.lab_env(run.id, run.scratch)
         pid = os.fork()
         if pid == 0:
             try:
@@ -262,6 +270,8 @@ class Launcher:
     def shutdown(self):
         """The app is gone or asked us to go: kill every lab process, reap, exit."""
         self.kill_tree(lambda: proctree.descendants(self.pid))
+        for run in self.runs.values():
+            shutil.rmtree(run.scratch, ignore_errors=True)
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             try:
@@ -353,6 +363,7 @@ class Launcher:
                 pass
         for fd in (run.master, run.slave, run.events):
             os.close(fd)
+        shutil.rmtree(run.scratch, ignore_errors=True)   # a SIGKILLed server's socket file too
         del self.runs[run.id]
         self.send("ended", run=run.id, reason=run.stopping, root=run.root, exit=run.root_exit)
 

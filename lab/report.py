@@ -79,6 +79,23 @@ def role():
     return _role
 
 
+def listening(proto, address, url=None):
+    """A server tells the dashboard where it listens, so "add client" knows where to connect.
+
+    address: "127.0.0.1:PORT", "[::1]:PORT" or a Unix socket path."""
+    emit("listening", proto=proto, address=address, url=url)
+
+
+def run_dir():
+    """A directory for this run's files (a Unix socket's path): under the dashboard it is
+    removed when the run stops, however it stops; in a terminal, a fresh temporary one."""
+    path = os.environ.get("PROCLAB_RUN_DIR")
+    if not path:
+        import tempfile
+        path = tempfile.mkdtemp(prefix="proclab-")
+    return path
+
+
 def _after_fork_in_child():
     emit("spawned", ppid=os.getppid())
 

@@ -41,6 +41,7 @@ class RunRecord:
         self.reason = None            # why it ended: finished, stopped, process cap …
         self.exit = None              # the lab program's own exit: {"code": 0} or {"signal": …}
         self.error = None
+        self.endpoints = []           # what its servers announced: {"pid", "proto", "address", …}
         self.output = bytearray()     # the terminal's recent bytes, bounded
         self.output_limit = output_limit
         self.output_total = 0         # bytes ever written, so a client can ask "since"
@@ -55,7 +56,8 @@ class RunRecord:
     def to_json(self):
         return {"id": self.id, "lab": self.lab, "params": self.params, "state": self.state,
                 "root": self.root, "session": self.session, "started": self.started,
-                "ended": self.ended, "reason": self.reason, "exit": self.exit}
+                "ended": self.ended, "reason": self.reason, "exit": self.exit,
+                "endpoints": list(self.endpoints)}
 
 
 class Supervisor:
@@ -165,6 +167,8 @@ class Supervisor:
                         self.roles[pid] = (run_id, event.get("role"))
                 if event.get("kind") == "exited" and run is not None and pid == run.root:
                     run.exit = {k: event[k] for k in ("code", "signal") if k in event}
+                if event.get("kind") == "listening" and run is not None and len(run.endpoints) < 16:
+                    run.endpoints.append({k: event.get(k) for k in ("pid", "proto", "address", "url")})
             elif ev == "exited":
                 self.roles.pop(msg.get("pid"), None)
             elif ev == "ended" and run is not None:

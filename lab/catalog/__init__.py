@@ -80,7 +80,7 @@ def _param_json(p):
 
 def _action_json(a):
     return {"id": a.id, "kind": a.kind, "label": dict(a.label), "help": dict(a.help), "role": a.role,
-            "signal": a.signal, "key": a.key, "argv": list(a.argv)}
+            "signal": a.signal, "key": a.key, "argv": list(a.argv), "pick": a.pick}
 
 
 def to_json(lab):

@@ -24,7 +24,10 @@ class Action:
     role: Optional[str] = None    # "signal": the role to signal; "worker*" matches a prefix
     signal: Optional[str] = None  # "signal": e.g. "SIGUSR1"
     key: Optional[str] = None     # "key": what to type into the run's terminal, e.g. "\x03"
-    argv: tuple = ()              # "spawn": module + args of a helper started inside the run
+    argv: tuple = ()              # "spawn": module + args of a helper started inside the run;
+                                  # "{host}", "{port}", "{path}", "{address}" are filled in from
+                                  # the endpoint the run's server announced (report.listening)
+    pick: str = "all"             # "signal": "all" processes with the role, or only the "newest"
 
 
 @dataclass(frozen=True)

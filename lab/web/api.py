@@ -5,7 +5,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from lab import catalog, control
+from lab import catalog, control, proctree
 from lab.supervisor import RunError
 from lab.web.errors import ApiError
 from lab.web.guard import RateLimit, check_control, json_body
@@ -175,12 +175,17 @@ def action(run_id, action_id):
         controlled("action", f"{action_id}: key {act.key!r} to run {run_id}", run=run_id, pid=None)
         return jsonify({"action": action_id, "kind": "key"})
     if act.kind == "spawn":
-        sup.spawn(run_id, list(act.argv))
+        sup.spawn(run_id, _fill_endpoint(run, act.argv))
         controlled("action", f"{action_id}: helper started in run {run_id}", run=run_id, pid=None)
         return jsonify({"action": action_id, "kind": "spawn"})
     signum, name = control.parse_signal(act.signal)
     sent, refused = [], []
-    for pid in sup.pids_with_role(run_id, act.role):
+    pids = sup.pids_with_role(run_id, act.role)
+    if act.pick == "newest":
+        pids = _newest_first(pids)
+    for pid in pids:
+        if sent and act.pick == "newest":
+            break
         try:
             control.send_signal(pid, signum, engine().launcher_pid)
             sent.append(pid)
@@ -191,6 +196,24 @@ def action(run_id, action_id):
     controlled("action", f"{action_id}: {name} → {act.role} {', '.join(map(str, sent))}",
                run=run_id, pid=sent[0], signal=name, to=sent)
     return jsonify({"action": action_id, "kind": "signal", "signal": name, "pids": sent})
+
+
+def _fill_endpoint(run, argv):
+    """Put the address the run's server announced into a helper's arguments."""
+    if not any("{" in arg for arg in argv):
+        return list(argv)
+    if not run.endpoints:
+        raise ApiError(409, f"run {run.id} has not announced where it listens yet")
+    address = run.endpoints[0]["address"]
+    host, _, port = address.rpartition(":") if not address.startswith("/") else ("", "", "")
+    fields = {"address": address, "host": host.strip("[]"), "port": port, "path": address}
+    return [arg.format(**fields) for arg in argv]
+
+
+def _newest_first(pids):
+    """Lab processes by start time, youngest first (pids wrap; start times do not)."""
+    started = {pid: proctree.start_ticks(pid) or 0 for pid in pids}
+    return sorted(pids, key=lambda pid: started[pid], reverse=True)
 
 
 # -- processes ---------------------------------------------------------------
