@@ -508,3 +508,24 @@ def test_events_name_every_process(run):
             "child 1", "grandchild 1"} <= names
     said = {(e["role"], e["text"].split(" ")[0]) for e in events if e["kind"] == "output"}
     assert ("driver", f"司机[{d.pid}]") in said
+
+
+# ---- priority --------------------------------------------------------------------
+
+def test_priority_share_follows_nice(run):
+    r = run("priority", "--workers", 2, "--step", 9, "--seconds", 4.5)
+    r.wait_for(r"worker 2: pid=\d+ nice=9")
+    workers = {int(m[1]): int(m[2]) for m in
+               (re.fullmatch(r"worker (\d): pid=(\d+) nice=\d", line) for line in r.lines) if m}
+    # ps would show RN/SN for the niced worker: field 19 of /proc/PID/stat is its nice
+    with open(f"/proc/{workers[2]}/stat", "rb") as f:
+        assert int(f.read().rsplit(b")", 1)[1].split()[16]) == 9
+    assert r.finish(timeout=30) == 0
+    share = {}
+    for line in r.lines:
+        m = re.fullmatch(r"worker (\d) nice \d+: [\d.]+ s, (\d+)% of the CPU", line)
+        if m:
+            share.setdefault(int(m[1]), []).append(int(m[2]))
+    # one CPU, weights 1024 (nice 0) vs 87 (nice 9): the niced one gets far less
+    assert sum(share[1]) > 3 * sum(share[2]), share
+    assert r.lines[-1] == "父进程: 全部结束  (all workers done)"

@@ -229,6 +229,32 @@ _SEMAPHORE = Lab(
     processes=lambda p: 1 + p["n"],
 )
 
+_PRIORITY = Lab(
+    "priority", "lab.experiments.priority",
+    title=en_zh("Priority and nice", "进程优先级与 nice"),
+    summary=en_zh("CPU-bound workers pinned to one CPU, each with a different nice value.",
+                  "几个绑定在同一个 CPU 上的计算密集型工作进程, nice 值各不相同。"),
+    explain=en_zh(
+        "The workers compete for one CPU, so the scheduler shares it by weight: each step of nice is worth "
+        "about 10%, and %CPU follows. A worker with nice > 0 shows N in STAT (RN while it runs), one below 0 "
+        "shows < (only root may raise priority); PRI is 20 + nice. Renice a worker while it runs and watch "
+        "its share change. The lab stops by itself.",
+        "工作进程争用同一个 CPU, 调度器按权重分配: nice 每差 1 大约差 10%, %CPU 随之变化。nice > 0 的进程 "
+        "STAT 中有 N (运行时为 RN), 小于 0 的有 < (只有 root 能提高优先级); PRI = 20 + nice。在运行中给某个"
+        "工作进程 renice, 观察它的份额变化。实验会自动结束。"),
+    params=(
+        Param("workers", "int", 3, 2, 4, label=en_zh("workers", "工作进程"),
+              help=en_zh("CPU-bound processes", "计算密集型进程数")),
+        Param("step", "int", 5, 0, 9, label=en_zh("nice step", "nice 步长"),
+              help=en_zh("worker i gets nice (i-1)·step", "第 i 个工作进程的 nice 为 (i-1)·步长")),
+        Param("seconds", "float", 30.0, 2.0, 120.0, label=en_zh("seconds", "秒数"),
+              help=en_zh("the lab stops after this long", "运行这么久后自动结束")),
+    ),
+    actions=(),
+    processes=lambda p: 1 + p["workers"],
+)
+
 PROCESS_LABS = (
     _FORK_BASICS, _FORK_TREE, _FORK_LOOP, _ORPHAN, _ZOMBIE, _ZOMBIE_FIXES, _DRIVER_CONDUCTOR, _SEMAPHORE,
+    _PRIORITY,
 )
