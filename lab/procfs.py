@@ -45,8 +45,21 @@ def _signal_table():
 _SIGNAMES = _signal_table()
 
 
+_MASK_NAMES = {}     # mask -> names: a handful of distinct masks recur in every tick
+
+
 def signal_names(mask):
     """Names of the signals in a kernel mask (bit n-1 = signal n), ascending."""
+    names = _MASK_NAMES.get(mask)
+    if names is not None:
+        return list(names)
+    names = _mask_names(mask)
+    if len(_MASK_NAMES) < 4096:
+        _MASK_NAMES[mask] = tuple(names)
+    return names
+
+
+def _mask_names(mask):
     names = []
     while mask:
         low = mask & -mask
@@ -312,37 +325,56 @@ def _decode(proto, rec):
 
 
 class SocketTable:
-    """One pass over /proc/net/{tcp,tcp6,udp,udp6,unix} per tick.
+    """The /proc/net/{unix,udp,udp6,tcp,tcp6} tables, each read at most once per tick.
 
-    The tables are per network namespace: load() reads the namespace of
-    this process, load(pid) that of `pid`.  Lines are only split here;
-    addresses are decoded for the sockets somebody asks about.
+    A table is read only when a socket inode that the tables read so far do
+    not know is asked for, cheapest first: a process holding one Unix socket
+    (lab init's control channel) costs a read of /proc/net/unix, never the
+    walk of the TCP hash tables (about 1.2 ms each).  The tables are per
+    network namespace: load() reads this process's, load(pid) that of `pid`.
     """
+    ORDER = ("unix", "udp", "udp6", "tcp", "tcp6")
 
-    def __init__(self, by_inode, orphans):
-        self._by_inode = by_inode       # inode -> (proto, raw record)
-        self._orphans = orphans         # [(proto, raw record)] of tcp sockets with inode 0
+    def __init__(self, base="/proc/net"):
+        self._base = base
+        self._loaded = []               # protocols read so far, in ORDER
+        self._by_inode = {}             # inode -> (proto, raw record)
+        self._orphans = []              # [(proto, raw record)] of tcp sockets with inode 0
 
     @classmethod
     def load(cls, pid=None):
-        base = f"/proc/{pid}/net" if pid else "/proc/net"
-        by_inode, orphans = {}, []
-        for proto in ("tcp", "tcp6", "udp", "udp6"):
-            for line in _lines(f"{base}/{proto}"):
-                # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-                p = line.split(None, 10)
-                rec = (p[1], p[2], p[3])
-                inode = int(p[9])
-                if inode:
-                    by_inode[inode] = (proto, rec)
-                elif proto.startswith("tcp"):
-                    orphans.append((proto, rec))
-        for line in _lines(f"{base}/unix"):
-            # Num RefCount Protocol Flags Type St Inode [Path]; the path may hold spaces
-            p = line.split(None, 7)
-            path = p[7].rstrip("\n") if len(p) > 7 else ""
-            by_inode[int(p[6])] = ("unix", (int(p[3], 16), int(p[5], 16), path))
-        return cls(by_inode, orphans)
+        return cls(f"/proc/{pid}/net" if pid else "/proc/net")
+
+    @property
+    def used(self):
+        """True if any table was read this tick."""
+        return bool(self._loaded)
+
+    def _read(self, proto):
+        self._loaded.append(proto)
+        if proto == "unix":
+            for line in _lines(f"{self._base}/unix"):
+                # Num RefCount Protocol Flags Type St Inode [Path]; the path may hold spaces
+                p = line.split(None, 7)
+                path = p[7].rstrip("\n") if len(p) > 7 else ""
+                self._by_inode[int(p[6])] = ("unix", (int(p[3], 16), int(p[5], 16), path))
+            return
+        for line in _lines(f"{self._base}/{proto}"):
+            # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+            p = line.split(None, 10)
+            rec = (p[1], p[2], p[3])
+            inode = int(p[9])
+            if inode:
+                self._by_inode[inode] = (proto, rec)
+            elif proto.startswith("tcp"):
+                self._orphans.append((proto, rec))
+
+    def _lookup(self, inode):
+        hit = self._by_inode.get(inode)
+        while hit is None and len(self._loaded) < len(self.ORDER):
+            self._read(self.ORDER[len(self._loaded)])
+            hit = self._by_inode.get(inode)
+        return hit
 
     def for_fds(self, fd_inodes):
         """[{"fd","proto","laddr","raddr","status","inode"}] sorted by fd.
@@ -352,7 +384,7 @@ class SocketTable:
         out = []
         for fd in sorted(fd_inodes):
             inode = fd_inodes[fd]
-            hit = self._by_inode.get(inode)
+            hit = self._lookup(inode)
             if hit is None:
                 continue
             laddr, raddr, status = _decode(*hit)
@@ -364,6 +396,10 @@ class SocketTable:
         """TCP sockets no file refers to (inode 0: TIME_WAIT, orphaned
         FIN_WAIT/LAST_ACK after close(), embryonic SYN_RECV) whose local or
         remote port is in `ports`; same dicts with fd None, inode 0."""
+        if not ports:
+            return []
+        while len(self._loaded) < len(self.ORDER):
+            self._read(self.ORDER[len(self._loaded)])
         out = []
         for proto, rec in self._orphans:
             if int(rec[0].rsplit(":", 1)[1], 16) in ports or \

@@ -7,11 +7,13 @@ processes the machine runs (scanning every /proc/*/stat would not).
 import os
 
 
-def children(pid):
-    """Direct children of pid (of any of its threads); [] if it is gone."""
+def children(pid, threads=None):
+    """Direct children of pid (of any of its threads); [] if it is gone.
+
+    With threads == 1 (known from a sample) the task directory need not be listed."""
     kids = []
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
+        tids = [pid] if threads == 1 else os.listdir(f"/proc/{pid}/task")
     except OSError:
         return kids
     for tid in tids:

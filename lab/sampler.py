@@ -19,50 +19,50 @@ class Sampler:
         self.lab_ports = {}         # port -> run id, of every socket a lab process held
         self._seen = set()          # pids of the previous sample, to forget the gone ones
 
-    def _tree(self):
-        """[(pid, run id)] for lab init (run None) and everything below it."""
-        out = [(self.launcher_pid, None)]
-        for kid in proctree.children(self.launcher_pid):
-            key = (kid, proctree.start_ticks(kid))
-            run = self._run_cache.get(key)
-            if run is None:
-                run = proctree.environ_value(kid, "PROCLAB_RUN")
-                if run is not None:
-                    self._run_cache[key] = run
-            out.append((kid, run))
-            out.extend((pid, run) for pid in proctree.descendants(kid))
-        return out
+    def _run_of_adoptee(self, kid):
+        """The run of one of lab init's children: a session, an orphan, a helper."""
+        key = (kid, proctree.start_ticks(kid))
+        run = self._run_cache.get(key)
+        if run is None:
+            run = proctree.environ_value(kid, "PROCLAB_RUN")
+            if run is not None:
+                self._run_cache[key] = run
+        return run
 
     def sample(self):
-        """{pid: process object} for the whole lab, plus unowned sockets per run."""
-        objs, fds = {}, {}
-        for pid, run in self._tree():
-            obj = self.reader.read(pid)
+        """{pid: process object} for the whole lab, plus unowned sockets per run.
+
+        One walk down from lab init: each process is read once (its children
+        come from the same sample's thread count), and the /proc/net tables
+        are read only if some lab process turns out to hold a socket."""
+        objs = {}
+        table = procfs.SocketTable()      # reads a /proc/net table only when asked
+        todo = [(self.launcher_pid, None)]
+        while todo:
+            pid, run = todo.pop()
+            obj = self.reader.read(pid, table)
             if obj is None:
                 continue            # gone between the walk and the read: normal
             obj["run"] = run
             obj["role"] = self.role_of(pid)
             objs[pid] = obj
-            fd_inodes = procfs.socket_inodes(pid)
-            if fd_inodes:
-                fds[pid] = fd_inodes
+            for kid in proctree.children(pid, obj["threads"]):
+                todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
         unowned = {}
-        if fds or self.lab_ports:
-            table = procfs.SocketTable.load()
-            for pid, fd_inodes in fds.items():
-                objs[pid]["sockets"] = socks = table.for_fds(fd_inodes)
-                for sock in socks:
+        if table.used or self.lab_ports:
+            for obj in objs.values():
+                for sock in obj["sockets"]:
                     port = _port(sock["laddr"])
-                    if port and objs[pid]["run"] is not None and sock["proto"].startswith("tcp"):
-                        self.lab_ports[port] = objs[pid]["run"]
+                    if port and obj["run"] is not None and sock["proto"].startswith("tcp"):
+                        self.lab_ports[port] = obj["run"]
             for sock in table.unowned_on_ports(set(self.lab_ports)):
                 run = self.lab_ports.get(_port(sock["laddr"])) or self.lab_ports.get(_port(sock["raddr"]))
                 unowned.setdefault(run, []).append(sock)
-        for pid, obj in objs.items():
-            obj.setdefault("sockets", [])
         for pid in self._seen - objs.keys():
             self.reader.forget(pid)
         self._seen = set(objs)
+        if len(self._run_cache) > 2 * len(objs) + 64:
+            self._run_cache = {k: v for k, v in self._run_cache.items() if k[0] in objs}
         return objs, unowned
 
     def forget_run(self, run_id):
