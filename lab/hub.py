@@ -16,6 +16,7 @@ from lab import proctree
 from lab.sampler import diff, lifecycle
 
 CLOSED = object()
+DIFF_PREFIX = '{"type": "diff"'
 
 
 class Viewer:
@@ -35,6 +36,8 @@ class Viewer:
                 self.frames.clear()
                 self.skipped += 1
                 self.frames.append(self.hub.snapshot_frame())
+                if frame.startswith(DIFF_PREFIX):
+                    return          # the snapshot already holds this diff's state
             self.frames.append(frame)
             self.cond.notify()
 
