@@ -3,6 +3,8 @@ import os
 import socket
 import time
 
+from lab import proctree
+
 
 def wait_until(predicate, timeout=5.0, interval=0.02, message=None):
     """Poll predicate until it returns something truthy; fail after timeout seconds."""
@@ -40,13 +42,8 @@ def lab_pids(run=None, init=None):
 
 def proc_stat(pid):
     """(state letter, ppid) from /proc, or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return fields[0].decode(), int(fields[1])
+    fields = proctree.stat_fields(pid)
+    return None if fields is None else (fields[0].decode(), int(fields[1]))
 
 
 def free_port():

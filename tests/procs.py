@@ -43,18 +43,6 @@ _PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def wait_until(predicate, timeout=5.0, interval=0.01, message=None):
-    """Poll predicate until it returns something truthy (returned); fail after timeout s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout} s: {predicate}")
-        time.sleep(interval)
-
-
 def ppid_map():
     """{pid: ppid} of every process now (zombies included)."""
     out = {}

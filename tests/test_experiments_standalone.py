@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from lab import proctree
 from tests.helpers import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,13 +40,11 @@ def subreaper():
 
 def stat(pid):
     """{"state", "ppid", "pgid", "sid"} from /proc/PID/stat, or None if the pid is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    fields = proctree.stat_fields(pid)
+    if fields is None:
         return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return {"state": fields[0].decode(), "ppid": int(fields[1]), "pgid": int(fields[2]), "sid": int(fields[3])}
+    return {"state": fields[0].decode(), "ppid": int(fields[1]), "pgid": int(fields[2]),
+            "sid": int(fields[3])}
 
 
 def catches(pid, sig):

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from lab import procfs
-from tests.procs import PY, Family, wait_until
+from tests.helpers import wait_until
+from tests.procs import PY, Family
 
 PS_COLS = ["pid", "ppid", "pgid", "sid", "tpgid", "stat", "ni", "priority", "nlwp", "rss",
            "caught", "ignored", "blocked", "pending", "wchan"]
