@@ -245,31 +245,11 @@ class Launcher:
     def stop(self, run, reason):
         if run.stopping is None:
             run.stopping = reason
-        self.kill_tree(lambda: self.members(run))
-
-    @staticmethod
-    def kill_tree(list_members):
-        """Freeze everything, rescan until nothing new appears, then kill."""
-        frozen = set()
-        quiet = 0
-        while quiet < 2:                 # two scans in a row with nothing new
-            new = [p for p in list_members() if p not in frozen]
-            quiet = 0 if new else quiet + 1
-            for pid in new:
-                try:
-                    os.kill(pid, signal.SIGSTOP)
-                except ProcessLookupError:
-                    pass
-                frozen.add(pid)
-        for pid in frozen:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        proctree.freeze_and_kill(lambda: self.members(run))
 
     def shutdown(self):
         """The app is gone or asked us to go: kill every lab process, reap, exit."""
-        self.kill_tree(lambda: proctree.descendants(self.pid))
+        proctree.freeze_and_kill(lambda: proctree.descendants(self.pid))
         for run in self.runs.values():
             shutil.rmtree(run.scratch, ignore_errors=True)
         deadline = time.monotonic() + 2
@@ -365,6 +345,7 @@ class Launcher:
             os.close(fd)
         shutil.rmtree(run.scratch, ignore_errors=True)   # a SIGKILLed server's socket file too
         del self.runs[run.id]
+        self.owner = {pid: r for pid, r in self.owner.items() if r != run.id}
         self.send("ended", run=run.id, reason=run.stopping, root=run.root, exit=run.root_exit)
 
     def loop(self):
@@ -409,6 +390,7 @@ def main(argv=None):
     parser.add_argument("--total-cap", type=int, default=256)
     args = parser.parse_args(argv)
     become_lab_init()
+    os.set_inheritable(args.control_fd, False)    # no lab program may hold the app's channel
     control = socket.socket(fileno=args.control_fd)
     launcher = Launcher(control, args.run_cap, args.total_cap)
     try:

@@ -5,6 +5,7 @@ tree under lab init costs one small read per lab process, however many other
 processes the machine runs (scanning every /proc/*/stat would not).
 """
 import os
+import signal
 
 
 def children(pid, threads=None):
@@ -64,3 +65,35 @@ def start_ticks(pid):
     """Start time in clock ticks since boot: with the pid, a process's identity."""
     fields = stat_fields(pid)
     return int(fields[19]) if fields else None
+
+
+def pids_with_env(name, value):
+    """Every process whose environment has name=value: a scan of all of /proc,
+    for the rare path where the tree below lab init cannot be walked."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and environ_value(int(entry), name) == value:
+            out.append(int(entry))
+    return out
+
+
+def freeze_and_kill(list_members):
+    """SIGSTOP everything list_members() returns, rescanning until two scans in a
+    row find nothing new (so a forking tree cannot race us), then SIGKILL it all."""
+    frozen = set()
+    quiet = 0
+    while quiet < 2:
+        new = [p for p in list_members() if p not in frozen]
+        quiet = 0 if new else quiet + 1
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+            frozen.add(pid)
+    for pid in frozen:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return frozen

@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+from lab import proctree
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -125,8 +127,11 @@ class Supervisor:
     # -- talking to lab init ----------------------------------------------------
     def _send(self, msg):
         data = (json.dumps(msg) + "\n").encode()
-        with self._send_lock:
-            self._sock.sendall(data)
+        try:
+            with self._send_lock:
+                self._sock.sendall(data)
+        except OSError:
+            raise RunError("lab init is not running (restart the dashboard)", 503)
 
     def _read_loop(self):
         for line in self._file:
@@ -135,7 +140,12 @@ class Supervisor:
             except ValueError:
                 continue
             self._handle(msg)
-        # EOF: lab init is gone.  Mark every run as ended so no one waits forever.
+        # EOF: lab init is gone.  If it was killed (kill -9 lab-init), its lab
+        # processes were orphaned to PID 1: find them by their PROCLAB_INIT.
+        if not self.closed:
+            proctree.freeze_and_kill(
+                lambda: proctree.pids_with_env("PROCLAB_INIT", str(self.launcher_pid)))
+        # Mark every run as ended so no one waits forever.
         with self._lock:
             for run in self.runs.values():
                 if run.state != "ended":
@@ -208,7 +218,7 @@ class Supervisor:
                 self.runs.pop(run.id, None)
             if run.error:
                 raise RunError(run.error, 429 if "cap" in run.error else 409)
-            self.stop_run(run.id, wait=False)
+            self._send({"op": "stop", "run": run.id, "reason": "did not start in time"})
             raise RunError("the run did not start in time", 503)
         return run
 

@@ -1,4 +1,5 @@
 """Lab init against real processes: terminals, reaping, stopping whole trees, caps."""
+import os
 import signal
 import subprocess
 import sys
@@ -45,6 +46,9 @@ def test_run_has_its_own_terminal_and_session(sup):
     assert proc_stat(run.session)[1] == sup.launcher_pid
     assert set(lab_pids(run.id, sup.launcher_pid)) == {run.session, run.root}
     assert ps(run.root)[1] == ps(run.session)[1] != "?"     # the same pts, its own
+    # the terminal and the event pipe, nothing of lab init's or the app's
+    for pid in (run.session, run.root):
+        assert sorted(os.listdir(f"/proc/{pid}/fd"), key=int) == ["0", "1", "2", "255"]
 
 
 def test_stop_kills_setsid_and_double_forked_members(sup):
@@ -185,3 +189,22 @@ def test_lab_dies_with_the_process_that_started_lab_init(sig):
         host.kill()
         host.wait()
         host.stdout.close()
+
+
+def test_a_killed_lab_init_takes_its_lab_processes_with_it(sup):
+    """kill -9 lab-init: the app finds its orphaned lab processes and kills them."""
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()                  # out of the terminal's reach: no SIGHUP saves us
+            time.sleep(60)
+        time.sleep(60)
+    """))
+    wait_until(lambda: len(lab_pids(run.id, sup.launcher_pid)) == 3)
+    os.kill(sup.launcher_pid, signal.SIGKILL)
+    wait_until(lambda: not lab_pids(init=sup.launcher_pid), timeout=2.0)
+    wait_until(lambda: run.state == "ended")
+    assert run.reason == "lab init exited"
+    with pytest.raises(RunError) as err:
+        sup.start_run("t", {}, program("print(1)"))
+    assert err.value.status == 503

@@ -6,7 +6,6 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 
 from lab import catalog, control, proctree
-from lab.supervisor import RunError
 from lab.web.errors import ApiError
 from lab.web.guard import RateLimit, check_control, json_body
 
@@ -90,10 +89,7 @@ def start(name):
         raise ApiError(409, f"{name} with these parameters makes {expected} processes; "
                             f"the per-run cap is {cap}", {"processes": expected, "cap": cap})
     _start_limit().hit()
-    try:
-        run = engine().supervisor.start_run(name, params, catalog.command(lab, params))
-    except RunError as exc:
-        raise ApiError(exc.status, str(exc))
+    run = engine().supervisor.start_run(name, params, catalog.command(lab, params))
     controlled("start", f"start {name} → run {run.id}, root {run.root}", run=run.id, pid=run.root)
     return jsonify({"run": run.id, "pid": run.root, "session": run.session}), 201
 
@@ -148,10 +144,7 @@ def terminal_write(run_id):
     else:
         raise ApiError(400, "send {\"data\": \"text\"} (at most 4096 characters) or {\"key\": name}",
                        {"keys": list(KEYS)})
-    try:
-        engine().supervisor.write(run_id, data)
-    except RunError as exc:
-        raise ApiError(exc.status, str(exc))
+    engine().supervisor.write(run_id, data)
     controlled("key" if "key" in body else "input",
                f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None)
     return jsonify({"run": run_id, "written": len(data)})

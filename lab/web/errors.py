@@ -2,6 +2,9 @@
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from lab.control import ControlError
+from lab.supervisor import RunError
+
 
 class ApiError(Exception):
     def __init__(self, status, error, detail=None):
@@ -20,6 +23,11 @@ def register(app):
     @app.errorhandler(ApiError)
     def api_error(exc):
         return error_response(exc.status, exc.error, exc.detail)
+
+    @app.errorhandler(RunError)
+    @app.errorhandler(ControlError)
+    def engine_error(exc):
+        return error_response(exc.status, str(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
