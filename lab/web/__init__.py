@@ -36,10 +36,11 @@ def create_app(test_config=None):
     app.extensions["proclab"] = engine
     atexit.register(engine.close)
 
-    from lab.web import api, errors, pages, ws
+    from lab.web import api, errors, pages, proxy, ws
     errors.register(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(proxy.bp)
     ws.init_app(app)
     return app
 

@@ -1,0 +1,55 @@
+"""Open a lab's web page from the dashboard: /runs/<id>/page/ forwards a GET.
+
+A lab's HTTP server listens on 127.0.0.1 only, so a student watching from
+another machine could not open it directly.  The dashboard fetches it for
+them: one GET, the run's announced URL only, a bounded reply.  Each request
+is a real connection to the lab server, and shows in its sockets.
+"""
+import http.client
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, request
+
+from lab.web.errors import ApiError
+from lab.web.guard import check_control
+
+bp = Blueprint("proxy", __name__)
+
+LIMIT = 1024 * 1024
+PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified")
+
+
+def _page_url(run_id):
+    run = current_app.extensions["proclab"].supervisor.get(run_id)
+    if run is None:
+        raise ApiError(404, f"unknown run {run_id!r}")
+    if run.state == "ended":
+        raise ApiError(409, f"run {run_id} has ended")
+    url = next((e["url"] for e in run.endpoints if e.get("url")), None)
+    if url is None:
+        raise ApiError(404, f"run {run_id} serves no web page")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
+        raise ApiError(409, f"run {run_id} announced {url!r}: only http on loopback is opened")
+    return parts
+
+
+@bp.get("/runs/<run_id>/page/", defaults={"rest": ""})
+@bp.get("/runs/<run_id>/page/<path:rest>")
+def page(run_id, rest):
+    check_control()          # a request is an action on the lab: it makes a connection
+    parts = _page_url(run_id)
+    path = "/" + rest + (("?" + request.query_string.decode()) if request.query_string else "")
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "proclab-dashboard", "Connection": "close"})
+        reply = conn.getresponse()
+        body = reply.read(LIMIT + 1)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ApiError(502, f"the lab's server did not answer: {exc}")
+    finally:
+        conn.close()
+    if len(body) > LIMIT:
+        raise ApiError(502, f"the lab's page is larger than {LIMIT} bytes")
+    headers = {k: v for k, v in reply.getheaders() if k in PASSED_HEADERS}
+    return Response(body, status=reply.status, headers=headers)
