@@ -12,7 +12,7 @@ import json
 import threading
 import time
 
-from lab import proctree
+from lab import connections, proctree
 from lab.sampler import diff, lifecycle
 
 CLOSED = object()
@@ -128,8 +128,12 @@ class Hub:
     def tick(self):
         processes, unowned = self.sampler.sample()
         runs = self.supervisor.list_runs()
+        by_run = {}
+        for obj in processes.values():
+            by_run.setdefault(obj["run"], []).append(obj)
         for run in runs:
             run["unowned_sockets"] = unowned.get(run["id"], [])
+            run["connections"] = connections.pair(by_run.get(run["id"], []), run["unowned_sockets"])
         t = time.time()
         with self.lock:
             upsert, remove = diff(self.processes, processes)

@@ -8,9 +8,10 @@ One module per family of labs: ``processes`` (and ``sockets``).
 import math
 
 from lab.catalog.processes import PROCESS_LABS
+from lab.catalog.sockets import SOCKET_LABS
 from lab.catalog.types import Action, Lab, Param, ParamError  # noqa: F401  (the catalogue's vocabulary)
 
-LABS = {lab.name: lab for lab in PROCESS_LABS}
+LABS = {lab.name: lab for lab in PROCESS_LABS + SOCKET_LABS}
 
 
 # ---- functions -----------------------------------------------------------------
