@@ -6,12 +6,15 @@ No Flask here.
 """
 import base64
 import collections
+import glob
 import itertools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -111,8 +114,8 @@ class Supervisor:
         self.closed = True
         try:
             self._send({"op": "shutdown"})
-        except OSError:
-            pass
+        except RunError:
+            pass            # lab init is already gone
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -145,6 +148,9 @@ class Supervisor:
         if not self.closed:
             proctree.freeze_and_kill(
                 lambda: proctree.pids_with_env("PROCLAB_INIT", str(self.launcher_pid)))
+            for scratch in glob.glob(os.path.join(tempfile.gettempdir(),
+                                                  f"proclab-{self.launcher_pid}-*")):
+                shutil.rmtree(scratch, ignore_errors=True)   # its runs' socket files
         # Mark every run as ended so no one waits forever.
         with self._lock:
             for run in self.runs.values():

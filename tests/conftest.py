@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from lab import proctree
 from lab.web import create_app
 from tests.helpers import free_port, lab_pids, wait_until
 
@@ -79,8 +80,16 @@ def live_server():
         server.stop()
 
 
+def lab_inits():
+    """{pid: PROCLAB_INIT} of every lab process on the machine."""
+    return {pid: proctree.environ_value(pid, "PROCLAB_INIT") for pid in lab_pids()}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def no_lab_process_left():
+    """Nothing this test session started may outlive it.  Labs of a dashboard that
+    was already running on the machine (a developer's own) are not ours to judge."""
+    foreign = set(lab_inits().values())
     yield
-    wait_until(lambda: not lab_pids(), timeout=3,
-               message=f"lab processes left after the tests: {lab_pids()}")
+    ours = lambda: sorted(pid for pid, init in lab_inits().items() if init not in foreign)
+    wait_until(lambda: not ours(), timeout=3, message=f"lab processes left after the tests: {ours()}")

@@ -1,8 +1,10 @@
 """Lab init against real processes: terminals, reaping, stopping whole trees, caps."""
+import glob
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -201,8 +203,11 @@ def test_a_killed_lab_init_takes_its_lab_processes_with_it(sup):
         time.sleep(60)
     """))
     wait_until(lambda: len(lab_pids(run.id, sup.launcher_pid)) == 3)
+    scratch = glob.glob(os.path.join(tempfile.gettempdir(), f"proclab-{sup.launcher_pid}-*"))
+    assert len(scratch) == 1            # the run's PROCLAB_RUN_DIR
     os.kill(sup.launcher_pid, signal.SIGKILL)
     wait_until(lambda: not lab_pids(init=sup.launcher_pid), timeout=2.0)
+    wait_until(lambda: not os.path.exists(scratch[0]))
     wait_until(lambda: run.state == "ended")
     assert run.reason == "lab init exited"
     with pytest.raises(RunError) as err:

@@ -15,7 +15,7 @@ class Stream:
     def __init__(self, server, **headers):
         self.ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{server.port}/ws", headers=headers)
         self.processes, self.runs, self.seq = {}, [], None
-        self.events, self.terminal = [], {}
+        self.events, self.terminal, self.errors = [], {}, []
 
     def pump(self, timeout=0.1):
         """Read frames for up to timeout seconds; apply them."""
@@ -41,6 +41,8 @@ class Stream:
                 self.events.append(msg["event"])
             elif msg["type"] == "terminal":
                 self.terminal[msg["run"]] = self.terminal.get(msg["run"], "") + msg["data"]
+            elif msg["type"] == "error":
+                self.errors.append(msg)
 
     def until(self, predicate, timeout=5.0):
         def check():
@@ -120,11 +122,12 @@ def test_lifecycle_events_of_a_zombie_and_an_orphan(server, stream):
 
 
 def test_resync_sends_a_fresh_snapshot(server, stream):
+    stream.until(lambda: stream.seq is not None)
+    stream.processes.clear()                       # forget everything: the snapshot restores it
     stream.ws.send(json.dumps({"type": "resync"}))
-    seq = stream.seq
-    stream.until(lambda: stream.seq is not None and stream.seq >= seq)
-    stream.ws.send("not json")
-    stream.pump(0.5)
+    stream.until(lambda: stream.processes)
+    stream.ws.send("not json")                     # a bad message: an error frame, not a hang-up
+    stream.until(lambda: stream.errors)
 
 
 def test_foreign_origin_websocket_is_refused(server):

@@ -27,7 +27,7 @@ class Action:
     argv: tuple = ()              # "spawn": module + args of a helper started inside the run;
                                   # "{host}", "{port}", "{path}", "{address}" are filled in from
                                   # the endpoint the run's server announced (report.listening)
-    pick: str = "all"             # "signal": "all" processes with the role, or only the "newest"
+    pick: str = "all"             # "signal": "all" processes with the role, or one: "newest", "oldest"
 
 
 @dataclass(frozen=True)

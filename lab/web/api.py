@@ -174,10 +174,10 @@ def action(run_id, action_id):
     signum, name = control.parse_signal(act.signal)
     sent, refused = [], []
     pids = sup.pids_with_role(run_id, act.role)
-    if act.pick == "newest":
-        pids = _newest_first(pids)
+    if act.pick in ("newest", "oldest"):
+        pids = _by_age(pids, youngest_first=act.pick == "newest")
     for pid in pids:
-        if sent and act.pick == "newest":
+        if sent and act.pick != "all":
             break
         try:
             control.send_signal(pid, signum, engine().launcher_pid)
@@ -203,10 +203,10 @@ def _fill_endpoint(run, argv):
     return [arg.format(**fields) for arg in argv]
 
 
-def _newest_first(pids):
-    """Lab processes by start time, youngest first (pids wrap; start times do not)."""
+def _by_age(pids, youngest_first):
+    """Lab processes by start time (pids wrap; start times do not)."""
     started = {pid: proctree.start_ticks(pid) or 0 for pid in pids}
-    return sorted(pids, key=lambda pid: started[pid], reverse=True)
+    return sorted(pids, key=lambda pid: started[pid], reverse=youngest_first)
 
 
 # -- processes ---------------------------------------------------------------
