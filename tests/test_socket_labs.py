@@ -249,7 +249,11 @@ def test_tcp_loop_server_serves_one_client_at_a_time(lab):
     assert lab.said(rid, "发送 (sent)", second) and not lab.said(rid, "收到 (received)", second)
 
     first_addr = addr_of(lab, rid, first)
-    lab.close(first)    # the first leaves: the server accepts the second
+    # the first leaves ("close the first client": SIGTERM to the oldest client)
+    res = lab.client.post(f"/api/runs/{rid}/actions/close_first_client")
+    assert res.status_code == 200 and res.get_json()["pids"] == [first], res.get_json()
+    wait_until(lambda: proc_stat(first) is None)
+    # the server accepts the second
     wait_until(lambda: lab.connections(rid, client_pid=second, server_pid=server, note="connected"))
     wait_until(lambda: lab.said(rid, "收到 (received)", second))
     # the first closed first: its end lingers in TIME_WAIT, owned by nobody

@@ -23,6 +23,12 @@ CLOSE_CLIENT = Action(
           "给最新的客户端发 SIGTERM: 它关闭套接字并退出"),
     role="client*", signal="SIGTERM", pick="newest")
 
+CLOSE_FIRST_CLIENT = Action(
+    "close_first_client", "signal", en_zh("close the first client", "关闭最早的客户端"),
+    en_zh("SIGTERM to the oldest client: the one an iterative server is serving",
+          "给最早的客户端发 SIGTERM: 循环服务器正在服务的那一个"),
+    role="client*", signal="SIGTERM", pick="oldest")
+
 
 def backlog_param(default=5):
     return Param("backlog", "int", default, 0, 16, label=en_zh("backlog", "监听队列"),
@@ -60,7 +66,7 @@ _TCP_LOOP = Lab(
         "第一个客户端先关闭, 所以它那一端进入 TIME_WAIT 约一分钟, 不属于任何进程。"
         "监听队列很小时, 超出队列的客户端停在 SYN_SENT。"),
     params=(backlog_param(), delay_param(0, en_zh("reply", "回复"))),
-    actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_CLIENT),
+    actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_FIRST_CLIENT, CLOSE_CLIENT),
     processes=one,
 )
 
