@@ -1,0 +1,90 @@
+// One event of the stream -> one line of the log, in the chosen language.
+import { t } from './i18n.js';
+
+export const CATEGORY = {
+  output: 'output',
+  spawned: 'life', seen: 'life', root: 'life', exited: 'life', reaped: 'life', gone: 'life', zombie: 'life',
+  reparented: 'life', role: 'life', run_started: 'life', run_ended: 'life', stopped: 'life', continued: 'life',
+  control: 'control', refused: 'control',
+  state: 'state', socket: 'state', listening: 'state',
+  error: 'error',
+};
+
+export const ICON = {
+  output: '›', spawned: '＋', seen: '＋', root: '▶', exited: '✕', reaped: '✕', gone: '✕', zombie: '☠',
+  reparented: '↪', role: '●', run_started: '▶', run_ended: '■', control: '⚡', refused: '⊘', state: '◐',
+  socket: '⇄', listening: '⇄', error: '!', stopped: '‖', continued: '▶',
+};
+
+// Lines that would only add noise: a process flickering between R and S, keystrokes
+// (they are in the terminal), a "seen" for a process whose spawn was already told.
+export function isNoise(e, seenSpawn) {
+  if (e.kind === 'state' && /^[RS]/.test(e.old || '') && /^[RS]/.test(e.new || '')) return true;
+  if (e.kind === 'control' && e.action === 'input') return true;
+  if (e.kind === 'seen' && seenSpawn.has(e.pid)) return true;
+  return false;
+}
+
+const KEY_NAMES = { ctrl_c: 'Ctrl-C', ctrl_backslash: 'Ctrl-\\', ctrl_z: 'Ctrl-Z', ctrl_d: 'Ctrl-D', enter: 'Enter' };
+
+// Why a run ended, in the chosen language where we know the words.
+export function reasonText(reason) {
+  if (!reason) return '';
+  const known = { finished: 'reason.finished', stopped: 'reason.stopped', 'stopped from the dashboard': 'reason.dashboard',
+    reset: 'reason.reset', 'lab init exited': 'reason.labinit' };
+  if (known[reason]) return t(known[reason]);
+  let m = reason.match(/^lifetime of ([\d.]+) s reached$/);
+  if (m) return t('reason.lifetime', { s: m[1] });
+  m = reason.match(/^(total )?process cap exceeded: (\d+) > (\d+)$/);
+  if (m) return t(m[1] ? 'reason.totalCap' : 'reason.cap', { n: m[2], cap: m[3] });
+  return reason;
+}
+
+function who(pid, launcherPid) {
+  return pid === launcherPid ? `${t('proc.labinit')} (${pid})` : String(pid);
+}
+
+function status(e) {
+  if (e.signal) return t('ev.killedBy', { signal: e.signal });
+  if (e.code !== undefined && e.code !== null) return t('ev.exitCode', { code: e.code });
+  return t('ev.unknownStatus');
+}
+
+export function eventText(e, launcherPid) {
+  const p = e.pid;
+  switch (e.kind) {
+    case 'exited': return t('ev.exited', { pid: p, status: status(e), by: who(e.by, launcherPid) });
+    case 'reaped': return t('ev.reaped', { pid: p, by: who(e.by, launcherPid) });
+    case 'gone': return t('ev.gone', { pid: p });
+    case 'spawned': return e.ppid === launcherPid || e.argv ? t('ev.helper', { pid: p, run: e.run })
+      : t('ev.spawned', { pid: p, ppid: e.ppid });
+    case 'seen': return t('ev.seen', { pid: p, ppid: who(e.ppid, launcherPid) });
+    case 'root': return t('ev.root', { pid: p });
+    case 'role': return t('ev.role', { pid: p, role: e.role });
+    case 'zombie': return e.old ? t('ev.zombie', { pid: p, old: e.old, new: e.new }) : t('ev.zombieNew', { pid: p, stat: e.new });
+    case 'socket':
+      if (e.socket && e.change === 'opened') {
+        return t('ev.sockOpened', { pid: p, proto: e.socket.proto, addr: e.socket.laddr || '', status: e.socket.status || '' });
+      }
+      if (e.socket && e.change === 'closed') return t('ev.sockClosed', { pid: p, proto: e.socket.proto, addr: e.socket.laddr || '' });
+      return e.text || '';
+    case 'state': return t('ev.state', { pid: p, old: e.old, new: e.new });
+    case 'reparented': return t('ev.reparented', { pid: p, old: e.old, new: who(e.new, launcherPid) });
+    case 'run_started': return t('ev.runStarted', { run: e.run, root: e.root });
+    case 'run_ended': return t('ev.runEnded', { run: e.run, reason: reasonText(e.reason) });
+    case 'stopped': return t('ev.stopped', { pid: p, signal: e.signal || '' });
+    case 'continued': return t('ev.continued', { pid: p });
+    case 'control':
+      if (e.action === 'signal') {
+        const whom = e.target === 'group' ? t('ctl.groupOf', { pid: p }) : String(p);
+        return t('ev.signal', { signal: e.signal, whom });
+      }
+      if (e.action === 'start') return t('ev.ctlStart', { run: e.run, pid: p, lab: (e.text || '').split(' ')[1] || '' });
+      if (e.action === 'stop') return t('ev.ctlStop', { run: e.run });
+      if (e.action === 'reset') return t('ev.ctlReset');
+      if (e.action === 'renice') return t('ev.ctlRenice', { pid: p, nice: e.nice });
+      if (e.action === 'key') return t('ev.ctlKey', { run: e.run, key: KEY_NAMES[(e.text || '').split(': ').pop()] || e.text });
+      return e.text || '';
+    default: return e.text || '';
+  }
+}

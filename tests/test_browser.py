@@ -1,0 +1,268 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against the real server.
+
+Each test starts `python app.py` (the live_server fixture), opens the page at
+1280x720, does what a student or teacher would do with the mouse and keyboard,
+and checks both the page and the kernel.  Screenshots of every step go to
+test-artifacts/.
+
+Without /usr/bin/chromium or the playwright package the module is skipped,
+unless PROCLAB_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
+"""
+import json
+import os
+import re
+import urllib.request
+
+import pytest
+
+from tests.helpers import proc_stat, wait_until
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:              # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(ROOT, "test-artifacts")
+REQUIRED = os.environ.get("PROCLAB_REQUIRE_BROWSER") == "1"
+
+if sync_playwright is None:
+    MISSING = "the playwright package is not installed (pip install -r requirements-dev.txt)"
+elif not os.path.exists(CHROMIUM):
+    MISSING = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+else:
+    MISSING = None
+if MISSING and not REQUIRED:
+    pytest.skip(f"browser tests skipped: {MISSING}", allow_module_level=True)
+
+TIMEOUT = 15_000   # ms: generous for a loaded CI machine; every wait ends as soon as it can
+if sync_playwright is not None:
+    expect.set_options(timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if MISSING:
+        pytest.fail(f"PROCLAB_REQUIRE_BROWSER=1 but {MISSING}")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(server, "/?lang=zh") -> a page at 1280x720; script errors and CSP refusals fail the test."""
+    contexts, errors = [], []
+
+    def open_(server, path="/", locale="en-US"):
+        context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale,
+                                      accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        page.goto(server.url + path)
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert errors == [], f"errors in the page's scripts: {errors}"
+
+
+def shot(page, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"))
+
+
+def api(server, method, path, body=None, token=None):
+    data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
+    request = urllib.request.Request(server.url + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def stop_everything(server, token=None):
+    """Stop every run of this server and wait until its lab processes are gone from /proc."""
+    ours = [p["pid"] for p in api(server, "GET", "/api/snapshot")["processes"] if p["run"] is not None]
+    api(server, "POST", "/api/reset", token=token)
+    left = lambda: [pid for pid in ours if proc_stat(pid) is not None]   # noqa: E731
+    wait_until(lambda: not left(), timeout=5, message=f"lab processes left: {left()}")
+
+
+def node(page, label):
+    """The tree node whose second line is exactly `label` (a role, say)."""
+    return page.locator(f'#tree .node:has(.node-label:text-is("{label}"))')
+
+
+def start_from_labs_panel(page, lab):
+    """Open the lab in the labs panel (unless it is open) and press its Start."""
+    if not page.locator(f".lab.open[data-lab={lab}]").count():
+        page.click(f".lab-head[data-lab={lab}]")
+    page.click(f"[data-start={lab}]")
+
+
+def test_zombie_appears_and_lab_init_reaps_it_when_its_parent_is_killed(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "zombie")
+        zombie = page.locator("#tree .node[data-state=Z]")
+        expect(zombie).to_have_count(1)
+        expect(zombie).to_have_class(re.compile(r"\btag-zombie\b"))
+        pid = int(zombie.get_attribute("data-pid"))
+        state, parent = proc_stat(pid)
+        assert state == "Z"                                       # the kernel agrees
+        expect(page.locator("#runbar .run-chip.live")).to_have_count(1)
+        shot(page, "zombie-1-started")
+
+        page.click(f'#tree .node[data-pid="{parent}"]')           # select the parent in the tree
+        expect(page.locator(".det-pid")).to_have_text(str(parent))
+        expect(page.locator(".det-name")).to_have_text("parent")
+        shot(page, "zombie-2-parent-selected")
+
+        page.click(".controls [data-signal=SIGKILL]")
+        expect(page.locator("#tree .node[data-state=Z]")).to_have_count(0)
+        wait_until(lambda: proc_stat(pid) is None, message=f"zombie {pid} still in /proc")
+        page.click("#dock-tabs [data-tab=events]")
+        reaped = page.locator(".event-list .kind-exited", has_text=f"{pid} exited (exit code 3), reaped by lab init")
+        expect(reaped).to_have_count(1)
+        expect(page.locator(".event-list .ev-control", has_text=f"SIGKILL → {parent}")).to_have_count(1)
+        shot(page, "zombie-3-reaped-by-lab-init")
+    finally:
+        stop_everything(server)
+
+
+def test_ctrl_c_button_starts_the_bus(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "driver_conductor")
+        expect(node(page, "conductor")).to_have_count(1)
+        expect(node(page, "driver")).to_have_count(1)
+        terminal = page.locator("#terminal .xterm-host:not([hidden]) .xterm-rows")
+        expect(terminal).to_contain_text("售票员")                # the conductor got on
+        shot(page, "driver-1-on-the-bus")
+
+        page.click("#terminal [data-key=ctrl_c]")
+        expect(terminal).to_contain_text("老司机开车了")
+        page.click("#dock-tabs [data-tab=events]")
+        line = page.locator(".event-list .ev-output", has_text="老司机开车了")
+        expect(line).to_have_count(1)
+        expect(line.locator(".ev-role")).to_have_text("driver")   # who said it
+        shot(page, "driver-2-ctrl-c-in-the-log")
+        page.click("#dock-tabs [data-tab=terminal]")
+        shot(page, "driver-3-ctrl-c-in-the-terminal")
+    finally:
+        stop_everything(server)
+
+
+def test_orphan_is_adopted_by_lab_init_in_the_tree_and_the_ps_table(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "orphan")
+        child = node(page, "child")
+        expect(child).to_have_count(1)
+        pid = int(child.get_attribute("data-pid"))
+        page.click("[data-action=parent_exits]")                       # the lab's suggested action
+        expect(child).to_have_class(re.compile(r"\btag-orphan\b"))
+        init = int(page.locator("#tree .node.kind-init").get_attribute("data-pid"))
+        assert proc_stat(pid)[1] == init                                 # the kernel agrees
+        shot(page, "orphan-1-adopted")
+
+        page.keyboard.press("t")                                         # the ps view
+        row = page.locator(f'#table tr[data-pid="{pid}"]')
+        expect(row.locator("td").nth(1)).to_have_text(str(init))         # PPID column
+        page.click("#table th >> text=PPID")
+        page.click("#table th >> text=PPID")                             # descending: lab init's children first
+        expect(page.locator("#table th.sorted")).to_contain_text("PPID ▼")
+        row.click()
+        expect(page.locator(".det-pid")).to_have_text(str(pid))
+        expect(page.locator(".note-orphan")).to_be_visible()
+        page.click("#dock-tabs [data-tab=events]")
+        expect(page.locator(".event-list .kind-reparented", has_text=f"{pid} re-parented")).to_have_count(1)
+        shot(page, "orphan-2-ps-table")
+    finally:
+        stop_everything(server)
+
+
+def test_projector_mode_and_language_switch(live_server, open_page):
+    server = live_server()
+    page = open_page(server, "/?projector=1&lang=zh")
+    body = page.locator("body")
+    brand = page.locator(".brand span")
+    try:
+        expect(body).to_have_class(re.compile(r"\bprojector\b"))
+        expect(brand).to_have_text("进程与套接字实验室")
+        expect(page.locator("#labs")).to_be_hidden()               # secondary panels go away
+        page.keyboard.press("l")                                    # ... and come back as a drawer
+        expect(page.locator(".lab-head[data-lab=driver_conductor] .lab-title")).to_have_text("司机和售票员")
+        start_from_labs_panel(page, "driver_conductor")
+        expect(page.locator("#labs")).to_be_hidden()
+        expect(node(page, "conductor")).to_have_count(1)
+        page.keyboard.press("j")                                    # select a process with the keyboard
+        expect(page.locator(".det-pid")).to_be_visible()
+        shot(page, "projector-1-zh")
+
+        page.click("#lang-switch [data-lang=en]")
+        expect(brand).to_have_text("Process & Socket Lab")
+        expect(page.locator("#btn-projector")).to_have_text("Projector")
+        assert "lang=en" in page.url and "projector=1" in page.url
+        shot(page, "projector-2-en")
+
+        page.keyboard.press("?")
+        expect(page.locator("#help .dialog")).to_be_visible()
+        expect(page.locator("#help")).to_contain_text("SIGKILL the selected process")
+        shot(page, "projector-3-help")
+        page.keyboard.press("Escape")
+        expect(page.locator("#help")).to_be_hidden()
+
+        page.keyboard.press("p")
+        expect(body).not_to_have_class(re.compile(r"\bprojector\b"))
+        expect(page.locator("#labs")).to_be_visible()
+        assert "projector" not in page.url
+        page.keyboard.press("Shift+L")                              # and back to 中文 by keyboard
+        expect(page.locator(".lab-head[data-lab=zombie] .lab-title")).to_have_text("僵尸进程")
+        shot(page, "projector-4-off-zh")
+    finally:
+        stop_everything(server)
+
+
+def test_watch_only_page_hides_every_control(live_server, open_page):
+    server = live_server("--token", "s3cret")
+    page = open_page(server)                                        # no token: watch only
+    try:
+        expect(page.locator("body")).to_have_attribute("data-can-control", "false")
+        expect(page.locator("#watch-note")).to_be_visible()
+        started = api(server, "POST", "/api/labs/zombie/start", token="s3cret")
+        zombie = page.locator("#tree .node[data-state=Z]")
+        expect(zombie).to_have_count(1)
+        page.click(f'#tree .node[data-pid="{started["pid"]}"]')
+        expect(page.locator(".det-pid")).to_have_text(str(started["pid"]))
+        expect(page.locator(".watch-hint")).to_be_visible()
+        for hidden in ("#btn-reset", ".controls", "#terminal [data-key=ctrl_c]", ".run-actions",
+                       ".chip-stop"):
+            expect(page.locator(hidden)).to_be_hidden()
+        # the watched run's lab is open in the labs panel: its explanation stays, its Start goes
+        expect(page.locator(".lab.open[data-lab=zombie] .lab-explain")).to_be_visible()
+        expect(page.locator("[data-start=zombie]")).to_be_hidden()
+        shot(page, "watch-only-1")
+
+        teacher = open_page(server, "/?lang=zh&token=s3cret")       # the token link controls
+        expect(teacher.locator("body")).to_have_attribute("data-can-control", "true")
+        expect(teacher.locator("#btn-reset")).to_be_visible()
+        assert "token" not in teacher.url and "lang=zh" in teacher.url   # it became a cookie
+        expect(teacher.locator("#btn-reset")).to_have_text("全部重置")
+    finally:
+        stop_everything(server, token="s3cret")
