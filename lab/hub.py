@@ -84,6 +84,7 @@ class Hub:
         self._reported_exits = collections.OrderedDict()   # pids whose exit lab init told us
         self._decoders = {}           # run -> incremental UTF-8 decoder for its terminal
         self._announced = {}          # pid -> its spawned event, until a sample has seen it
+        self._held_exits = []         # exits guessed from samples, held one tick (see tick)
         self._thread = None
         supervisor.listeners.append(self.on_launcher)
 
@@ -148,10 +149,19 @@ class Hub:
                 if changed_runs:
                     frame["runs"] = runs
                 self._fan_out(json.dumps(frame, ensure_ascii=False))
+            # A process that vanished between two samples was reaped by its parent,
+            # or, if that parent died too, by lab init, whose report may still be on
+            # its way: such guesses wait one tick and give way to lab init's word.
+            for event in self._held_exits:
+                if event["pid"] not in self._reported_exits:
+                    self.publish_event(event)
+            self._held_exits = []
             for event in events:
-                if event["kind"] in ("gone", "reaped") and event["pid"] in self._reported_exits:
-                    continue          # lab init already said how it ended, and who reaped it
-                self.publish_event(event)
+                if event["kind"] in ("gone", "reaped"):
+                    if event["pid"] not in self._reported_exits:
+                        self._held_exits.append(event)
+                else:
+                    self.publish_event(event)
             self._brief_lives(processes, t)
 
     def _brief_lives(self, processes, t):
@@ -219,7 +229,7 @@ class Hub:
         elif ev == "exited":
             self._note_exit(msg["pid"])
             self.publish_event({"t": t, "kind": "exited", "pid": msg["pid"], "run": run,
-                                 "role": self.supervisor.role_of(msg["pid"]), "by": msg.get("by"),
+                                 "role": msg.get("role"), "by": msg.get("by"),
                                  "code": msg.get("code"), "signal": msg.get("signal"),
                                  "text": f"{msg['pid']} exited ({_status(msg)}), "
                                          f"reaped by lab init ({msg.get('by')})"})

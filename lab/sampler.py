@@ -106,7 +106,9 @@ def lifecycle(old, new, t=None):
         if before["ppid"] != obj["ppid"]:
             events.append(dict(base, kind="reparented", old=before["ppid"], new=obj["ppid"],
                                text=f"{pid} re-parented: {before['ppid']} → {obj['ppid']}"))
-        if before["state"] != obj["state"]:
+        # R <-> S is a process waking up and dozing off between two samples:
+        # noise in a log (the STAT in the view shows it), not an event.
+        if before["state"] != obj["state"] and {before["state"], obj["state"]} != {"R", "S"}:
             kind = "zombie" if obj["state"] == "Z" else "state"
             events.append(dict(base, kind=kind, old=before["stat"], new=obj["stat"],
                                text=f"{pid} {before['stat']} → {obj['stat']}"

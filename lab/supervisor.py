@@ -186,7 +186,8 @@ class Supervisor:
                 if event.get("kind") == "listening" and run is not None and len(run.endpoints) < 16:
                     run.endpoints.append({k: event.get(k) for k in ("pid", "proto", "address", "url")})
             elif ev == "exited":
-                self.roles.pop(msg.get("pid"), None)
+                _, role = self.roles.pop(msg.get("pid"), (None, None))
+                msg = dict(msg, role=role)     # the listeners still want to say who it was
             elif ev == "ended" and run is not None:
                 self._end(run, msg)
             listeners = list(self.listeners)

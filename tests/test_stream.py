@@ -98,6 +98,7 @@ def test_lifecycle_events_of_a_zombie_and_an_orphan(server, stream):
     assert call(server, "POST", f"/api/runs/{zombie_run['run']}/actions/kill_parent", {})[0] == 200
     exited = stream.until(lambda: stream.find("exited", zombie["pid"]))[0]
     assert exited["by"] == launcher and exited["code"] is not None
+    assert exited["role"] == "child"               # who it was, though it is gone
     parent_exit = stream.until(lambda: stream.find("exited", zombie_run["pid"]))[0]
     assert parent_exit["signal"] == "SIGKILL"
 
@@ -109,6 +110,10 @@ def test_lifecycle_events_of_a_zombie_and_an_orphan(server, stream):
     assert stream.processes[child["pid"]]["ppid"] == launcher
     # the parent's own exit, reported by the run's session (its parent), with its code
     assert stream.until(lambda: stream.find("exited", orphan_run["pid"]))[0]["code"] == 0
+
+    # no event ever claims the killed parent reaped its zombie: lab init did
+    stream.pump(0.5)
+    assert not [e for e in stream.find("reaped", zombie["pid"]) + stream.find("gone", zombie["pid"])]
 
     # reaped by the parent itself: fork_basics' parent waits when told
     status, basics = call(server, "POST", "/api/labs/fork_basics/start", {"child_hold": 0.5})
