@@ -225,6 +225,8 @@ class Hub:
                     self._announced[event["pid"]] = event
             elif kind == "role":
                 event["text"] = f"{event['pid']} is the {event.get('role')}"
+            elif kind == "listening":
+                event["text"] = f"{event['pid']} listens on {event.get('proto')} {event.get('address')}"
             self.publish_event(event)
         elif ev == "exited":
             self._note_exit(msg["pid"])
