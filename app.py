@@ -101,7 +101,10 @@ def main(argv=None):
         "loglevel": "warning",
         "proc_name": "proclab",
     }
-    app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime}
+    app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime,
+                  "MAX_VIEWERS": max(1, args.threads - 16)}    # every viewer holds a thread: keep 16 for REST
+    if not is_loopback(args.host):
+        app_config["ALLOWED_HOSTS"] = None     # any name reaches it; the token guards control
     DashboardServer(options, app_config, url).run()
 
 

@@ -6,6 +6,7 @@ pidfd, opened *before* we check the process: if the check passes, the pidfd
 is bound to the process we checked, and a process that died in between makes
 the send fail with ESRCH instead of hitting a stranger.
 """
+import errno
 import os
 import signal
 import time
@@ -96,7 +97,7 @@ def open_lab_process(pid, launcher_pid):
         raise ControlError("lab init can be inspected but not signalled or reniced", 403)
     try:
         pidfd = os.pidfd_open(pid)
-    except (ProcessLookupError, OSError):
+    except (OSError, OverflowError):    # no such pid, or a number no pid can be
         raise ControlError(f"{pid} is not a lab process (no such process)", 404)
     try:
         # Checked after opening the pidfd: whatever passes here is what the pidfd holds.
@@ -112,6 +113,9 @@ def open_lab_process(pid, launcher_pid):
         raise
 
 
+PIDFD_SIGNAL_PROCESS_GROUP = 4     # linux/pidfd.h, Linux 6.9+
+
+
 def send_signal(pid, signum, launcher_pid, target="pid"):
     """Send signum to one lab process (through its pidfd) or to its process group."""
     pidfd, run, pgid = open_lab_process(pid, launcher_pid)
@@ -119,24 +123,56 @@ def send_signal(pid, signum, launcher_pid, target="pid"):
         if target == "pid":
             signal.pidfd_send_signal(pidfd, signum)
         else:
-            # A process group lives inside one session, and every session below
-            # lab init is a lab session: the whole group is lab processes.
-            os.killpg(pgid, signum)
+            _signal_group(pgid, signum, launcher_pid)
     except ProcessLookupError:
         raise ControlError(f"{pid} is not a lab process (it has exited)", 404)
     finally:
         os.close(pidfd)
-    settle(pid, signum)
+    settle(group_members(pgid, launcher_pid) if target == "group" else [pid], signum)
     return run, pgid
+
+
+def _signal_group(pgid, signum, launcher_pid):
+    """Signal a lab process group, like the terminal does on Ctrl-C.
+
+    Through a pidfd of the group's leader where the kernel allows it (6.9+),
+    so a number reused after the group ended cannot be hit.  Otherwise (old
+    kernel, or the leader has exited and the group lives on) killpg: a group
+    is inside one session and every session below lab init is a lab's, and
+    a pgid is not handed out again while any member of the group lives.
+    """
+    try:
+        leader, _, _ = open_lab_process(pgid, launcher_pid)
+    except ControlError:
+        os.killpg(pgid, signum)
+        return
+    try:
+        signal.pidfd_send_signal(leader, signum, None, PIDFD_SIGNAL_PROCESS_GROUP)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:      # EINVAL: a kernel without group pidfd signals
+            raise
+        os.killpg(pgid, signum)
+    finally:
+        os.close(leader)
+
+
+def group_members(pgid, launcher_pid):
+    members = []
+    for pid in proctree.descendants(launcher_pid):
+        fields = proctree.stat_fields(pid)
+        if fields is not None and int(fields[2]) == pgid:
+            members.append(pid)
+    return members
 
 
 STOPPING = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 
 
-def settle(pid, signum, timeout=0.05):
-    """Give a stop, continue or kill a moment to take effect, so the sample after
-    the action shows it: the kernel acts on a signal only when the target next
-    runs.  Other signals, or a handler that catches them, settle at once."""
+def settle(pids, signum, timeout=0.2):
+    """Give a stop, continue or kill a moment to take effect in every target, so
+    the sample after the action shows it: the kernel acts on a signal only when
+    the target next runs.  Returns as soon as all have; other signals, or a
+    handler that catches them, settle at once."""
     if signum in STOPPING:
         done = lambda state: state in (b"T", b"t", b"Z", b"X")
     elif signum == signal.SIGCONT:
@@ -145,17 +181,22 @@ def settle(pid, signum, timeout=0.05):
         done = lambda state: state in (b"Z", b"X")
     else:
         return
+    waiting = list(pids)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fields = proctree.stat_fields(pid)
-        if fields is None or done(fields[0]):
-            return
-        time.sleep(0.002)
+    while waiting and time.monotonic() < deadline:
+        waiting = [pid for pid in waiting
+                   if (fields := proctree.stat_fields(pid)) is not None and not done(fields[0])]
+        if waiting:
+            time.sleep(0.002)
 
 
 def renice(pid, nice, launcher_pid):
+    """setpriority(2) takes a pid, not a pidfd, so the pidfd is asked whether its
+    process still lives just before: the pid could be reused only if the process
+    exited, was reaped and its number handed out within those microseconds."""
     pidfd, run, _ = open_lab_process(pid, launcher_pid)
     try:
+        signal.pidfd_send_signal(pidfd, 0)
         os.setpriority(os.PRIO_PROCESS, pid, nice)
     except PermissionError:
         raise ControlError(f"raising priority (nice {nice} < current) needs CAP_SYS_NICE "

@@ -72,11 +72,10 @@ class Hub:
         self.seq = 0
         self.t = time.time()
         self.processes = {}
-        self.unowned = {}
         self.runs = []
         self.events = collections.deque(maxlen=keep_events)
         self.viewers = set()
-        self._snapshot = None        # (seq, encoded frame), rebuilt at most once per seq
+        self._snapshot = None        # (seq, encoded frame), rebuilt at most once per seq and event
         self._poke = threading.Event()
         self._stop = threading.Event()
         self._started = self._done = 0   # tick numbers, so a caller can wait for a fresh one
@@ -140,7 +139,7 @@ class Hub:
             upsert, remove = diff(self.processes, processes)
             events = lifecycle(self.processes, processes, t) if self.seq else []
             changed_runs = runs != self.runs
-            self.processes, self.unowned, self.t = processes, unowned, t
+            self.processes, self.t = processes, t
             if changed_runs:
                 self.runs = runs
             if upsert or remove or changed_runs:
@@ -196,6 +195,7 @@ class Hub:
     def publish_event(self, event):
         with self.lock:
             self.events.append(event)
+            self._snapshot = None      # a snapshot carries the recent events: rebuild it
             self._fan_out(json.dumps({"type": "event", "event": event}, ensure_ascii=False))
 
     # -- what lab init reports ------------------------------------------------

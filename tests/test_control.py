@@ -133,6 +133,42 @@ def test_bodies_must_be_small_json(client):
     assert client.post(f"/api/runs/{run['run']}/terminal", json={"key": "ctrl_q"}).status_code == 400
 
 
+def test_odd_input_is_a_4xx_not_a_crash(client):
+    """Inputs that once made 500s: each names its problem, and nothing is sent."""
+    run = start(client, "fork_basics")
+    terminal, signal_url = f"/api/runs/{run['run']}/terminal", f"/api/processes/{run['pid']}/signal"
+    for url, data, words in (
+            (signal_url, "[" * 100000 + "]" * 100000, "not valid JSON"),          # nested too deep
+            (terminal, '{"data": "\\ud800"}', "not valid Unicode"),              # a lone surrogate
+            (terminal, '{"key": [1]}', "unknown key"),                             # unhashable
+            (terminal, '{"key": {"a": 1}}', "unknown key")):
+        res = client.post(url, data=data, content_type="application/json")
+        assert res.status_code in (400, 413) and res.is_json, (data[:20], res.status_code)
+        if res.status_code == 400:
+            assert words in res.get_json()["error"], res.get_json()
+    short = "[" * 5000 + "]" * 5000          # deep, and small enough to be parsed
+    res = client.post(signal_url, data=short, content_type="application/json")
+    assert res.status_code == 400 and "not valid JSON" in res.get_json()["error"]
+    for pid in (2 ** 70, 2 ** 31, 0):                                              # no pid is that
+        res = client.post(f"/api/processes/{pid}/signal", json={"signal": "SIGTERM"})
+        assert res.status_code == 404 and "not a lab process" in res.get_json()["error"], pid
+    assert proc_stat(run["pid"])[0] in "RS"
+    assert client.get("/api/runs").status_code == 200
+
+
+def test_only_loopback_names_are_served_on_loopback(client):
+    """DNS rebinding: evil.example resolving to 127.0.0.1 is same-origin for its own page,
+    but the Host header still says evil.example, and the dashboard refuses it."""
+    for host in ("evil.example", "evil.example:5000", "127.0.0.1.evil.example"):
+        res = client.post("/api/labs/fork_basics/start", json={}, headers={"Host": host,
+                                                                          "Origin": f"http://{host}"})
+        assert res.status_code == 403 and "unknown Host" in res.get_json()["error"], host
+        assert client.get("/api/snapshot", headers={"Host": host}).status_code == 403
+    assert client.get("/api/runs").get_json()["runs"] == []          # nothing was started
+    for host in ("127.0.0.1:5000", "localhost", "LOCALHOST:80", "[::1]:5000"):
+        assert client.get("/api/labs", headers={"Host": host}).status_code == 200, host
+
+
 def test_starts_are_rate_limited(app, client):
     app.config["START_RATE"] = (3, 60.0)
     app.extensions.pop("proclab_start_limit", None)

@@ -138,3 +138,47 @@ def test_resync_sends_a_fresh_snapshot(server, stream):
 def test_foreign_origin_websocket_is_refused(server):
     with pytest.raises(simple_websocket.ConnectionError):
         Stream(server, Origin="http://evil.example")
+
+
+def test_websocket_handshake_for_a_foreign_host_name_is_refused(server):
+    """DNS rebinding again: a page at evil.example (resolving to 127.0.0.1) may not watch."""
+    import http.client
+    for host, expected in (("evil.example:5000", 403), (f"127.0.0.1:{server.port}", 101)):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        conn.putrequest("GET", "/ws", skip_host=True)
+        for name, value in (("Host", host), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                            ("Sec-WebSocket-Version", "13"), ("Origin", f"http://{host}")):
+            conn.putheader(name, value)
+        conn.endheaders()
+        assert conn.getresponse().status == expected, host
+        conn.close()
+
+
+def test_viewers_are_capped_below_the_server_threads_and_messages_are_small(live_server):
+    """Each viewer holds a thread: past the cap a viewer is turned away before the
+    handshake, and the REST API keeps answering.  A huge message closes its viewer."""
+    server = live_server("--threads", "20")              # 4 viewers at most, 16 threads kept
+    streams = [Stream(server) for _ in range(4)]
+    try:
+        with pytest.raises(simple_websocket.ConnectionError) as refused:
+            Stream(server)
+        assert refused.value.status_code == 503
+        assert call(server, "GET", "/api/runs")[0] == 200
+        streams[0].ws.send("x" * 10000)                  # over max_message_size
+        with pytest.raises(simple_websocket.ConnectionClosed):
+            for _ in range(50):
+                streams[0].ws.receive(timeout=0.1)
+        streams[0] = wait_until(lambda: _try_stream(server), message="its place was not freed")
+        streams[1].ws.send('{"type": "resync"}')         # the others still work
+        streams[1].until(lambda: streams[1].seq is not None)
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def _try_stream(server):
+    try:
+        return Stream(server)
+    except simple_websocket.ConnectionError:
+        return None

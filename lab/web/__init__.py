@@ -11,6 +11,7 @@ import os
 from flask import Flask
 
 from lab.engine import Engine
+from lab.web.guard import LOOPBACK_NAMES, check_host
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -24,9 +25,13 @@ def create_app(test_config=None):
         RUN_LIFETIME=900.0,       # seconds before a run is stopped
         SAMPLE_HZ=10.0,           # websocket diffs per second at most
         TOKEN=None,               # control token; None = anyone who can reach the page controls
+        ALLOWED_HOSTS=LOOPBACK_NAMES,   # names the Host header may carry; None = any (bound beyond loopback)
         MAX_CONTENT_LENGTH=16 * 1024,
         START_RATE=(20, 10.0),    # at most 20 starts per 10 s
-        SOCK_SERVER_OPTIONS={"ping_interval": 20},
+        # Pings keep idle viewers alive through proxies; a viewer only ever sends
+        # {"type": "resync"}, so a bigger message is cut off.
+        SOCK_SERVER_OPTIONS={"ping_interval": 20, "max_message_size": 4096},
+        MAX_VIEWERS=200,          # websocket viewers; each holds a server thread
     )
     if test_config:
         app.config.update(test_config)
@@ -38,12 +43,9 @@ def create_app(test_config=None):
 
     from lab.web import api, errors, pages, proxy, ws
     errors.register(app)
+    app.before_request(check_host)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(proxy.bp)
     ws.init_app(app)
     return app
-
-
-def engine_of(app):
-    return app.extensions["proclab"]

@@ -1,6 +1,6 @@
 """REST: the catalogue, runs, terminals, actions, signals, renice, snapshot."""
+import importlib.util
 import os
-import sys
 import time
 
 from flask import Blueprint, current_app, jsonify, request
@@ -61,10 +61,7 @@ def lab_source(name):
     lab = catalog.get(name)
     if lab is None:
         raise ApiError(404, f"unknown lab {name!r}", {"labs": list(catalog.LABS)})
-    path = sys.modules[lab.module].__file__ if lab.module in sys.modules else None
-    if path is None:
-        import importlib
-        path = importlib.import_module(lab.module).__file__
+    path = importlib.util.find_spec(lab.module).origin     # found, not imported: nothing runs
     with open(path, encoding="utf-8") as f:
         source = f.read()
     return jsonify({"name": name, "module": lab.module,
@@ -136,11 +133,15 @@ def terminal_write(run_id):
     _run_or_404(run_id)
     body = json_body()
     if "key" in body:
-        if body["key"] not in KEYS:
-            raise ApiError(400, f"unknown key {body['key']!r}", {"keys": list(KEYS)})
-        data = KEYS[body["key"]]
+        key = body["key"]
+        if not isinstance(key, str) or key not in KEYS:
+            raise ApiError(400, f"unknown key {key!r}", {"keys": list(KEYS)})
+        data = KEYS[key]
     elif isinstance(body.get("data"), str) and len(body["data"]) <= 4096:
-        data = body["data"].encode()
+        try:
+            data = body["data"].encode()
+        except UnicodeEncodeError:       # a lone surrogate such as "\ud800": not text
+            raise ApiError(400, "data is not valid Unicode text", {"param": "data"})
     else:
         raise ApiError(400, "send {\"data\": \"text\"} (at most 4096 characters) or {\"key\": name}",
                        {"keys": list(KEYS)})

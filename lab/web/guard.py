@@ -1,7 +1,12 @@
-"""Who may control: Origin check, control token, JSON bodies, start rate limit.
+"""Who may control: Host and Origin checks, control token, JSON bodies, start rate limit.
 
 Watching needs nothing; changing something (a start, a signal, a key) needs
 a same-origin request, a JSON body, and the token when one is set.
+
+Bound to loopback, the dashboard answers only to loopback names in the Host
+header.  Otherwise a web page of another site whose name the attacker makes
+resolve to 127.0.0.1 (DNS rebinding) would be "same origin" and could click
+for the user.  Bound beyond loopback, any name is fine: the token guards control.
 """
 import collections
 import hmac
@@ -14,6 +19,25 @@ from flask import current_app, request
 from lab.web.errors import ApiError
 
 COOKIE = "proclab_token"
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def host_ok():
+    """The Host header names this server (see the module's docstring)."""
+    allowed = current_app.config.get("ALLOWED_HOSTS")
+    if allowed is None:
+        return True
+    host = request.host
+    name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+    return name.lower() in allowed
+
+
+def check_host():
+    if not host_ok():
+        raise ApiError(403, "unknown Host header: open the dashboard as http://127.0.0.1:PORT/",
+                       {"host": request.host})
 
 
 def origin_ok():
@@ -57,7 +81,10 @@ def json_body(required=True):
         return {}
     if not request.is_json:
         raise ApiError(415, "control requests must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:             # [[[[…]]]] thousands deep: not a control request
+        body = None
     if body is None:
         raise ApiError(400, "the body is not valid JSON")
     if not isinstance(body, dict):

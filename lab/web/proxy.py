@@ -6,7 +6,7 @@ them: one GET, the run's announced URL only, a bounded reply.  Each request
 is a real connection to the lab server, and shows in its sockets.
 """
 import http.client
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_from_bytes, urlsplit
 
 from flask import Blueprint, Response, current_app, request
 
@@ -16,6 +16,7 @@ from lab.web.guard import check_control
 bp = Blueprint("proxy", __name__)
 
 LIMIT = 1024 * 1024
+URL_SAFE = "/:@!$&'()*+,;=-._~?"
 PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified")
 
 
@@ -39,7 +40,10 @@ def _page_url(run_id):
 def page(run_id, rest):
     check_control()          # a request is an action on the lab: it makes a connection
     parts = _page_url(run_id)
-    path = "/" + rest + (("?" + request.query_string.decode()) if request.query_string else "")
+    # Flask decoded the path; the lab's server gets it encoded again, as a browser sends it.
+    path = quote("/" + rest, safe=URL_SAFE)
+    if request.query_string:
+        path += "?" + quote_from_bytes(request.query_string, safe=URL_SAFE + "%")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     try:
         conn.request("GET", path, headers={"User-Agent": "proclab-dashboard", "Connection": "close"})
@@ -52,4 +56,7 @@ def page(run_id, rest):
     if len(body) > LIMIT:
         raise ApiError(502, f"the lab's page is larger than {LIMIT} bytes")
     headers = {k: v for k, v in reply.getheaders() if k in PASSED_HEADERS}
+    # The page comes from a lab, not from us: in a sandbox, its scripts (if any)
+    # run as a foreign origin and cannot use the dashboard's cookie or API.
+    headers["Content-Security-Policy"] = "sandbox"
     return Response(body, status=reply.status, headers=headers)

@@ -13,11 +13,15 @@ sock = Sock()
 
 
 @bp.before_request
-def same_origin_only():
+def before_handshake():
     # Checked before the handshake: a page of another site may not even watch.
     if not origin_ok():
         raise ApiError(403, "cross-origin websocket refused",
                        {"origin": request.headers.get("Origin"), "host": request.host})
+    # Each viewer holds a server thread for as long as it watches: keep some for REST.
+    limit = current_app.config["MAX_VIEWERS"]
+    if len(current_app.extensions["proclab"].hub.viewers) >= limit:
+        raise ApiError(503, f"too many viewers (at most {limit}): try again later")
 
 
 @sock.route("/ws", bp=bp)
@@ -31,19 +35,25 @@ def stream(ws):
                 break
             if frame is not None:
                 ws.send(frame)
-            message = ws.receive(timeout=0)
-            if message:
-                try:
-                    kind = json.loads(message).get("type")
-                except (ValueError, AttributeError):
-                    kind = None
-                if kind == "resync":
-                    viewer.resync()
-                else:
-                    ws.send(json.dumps({"type": "error", "error": "unknown message",
-                                        "detail": "send {\"type\": \"resync\"}"}))
+            for _ in range(8):          # what the viewer sent meanwhile (a bounded few per loop)
+                message = ws.receive(timeout=0)
+                if message is None:
+                    break
+                answer(ws, viewer, message)
     finally:
         hub.unsubscribe(viewer)
+
+
+def answer(ws, viewer, message):
+    try:
+        kind = json.loads(message).get("type")
+    except (ValueError, AttributeError, RecursionError):
+        kind = None
+    if kind == "resync":
+        viewer.resync()
+    else:
+        ws.send(json.dumps({"type": "error", "error": "unknown message",
+                            "detail": "send {\"type\": \"resync\"}"}))
 
 
 def init_app(app):
