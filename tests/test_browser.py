@@ -266,3 +266,64 @@ def test_watch_only_page_hides_every_control(live_server, open_page):
         expect(teacher.locator("#btn-reset")).to_have_text("全部重置")
     finally:
         stop_everything(server, token="s3cret")
+
+
+def test_sockets_view_shows_the_backlog_of_an_iterative_server(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "tcp_loop_server")
+        expect(node(page, "server")).to_have_count(1)
+        server_pid = int(node(page, "server").get_attribute("data-pid"))
+        page.click("#view-tabs [data-tab=sockets]")
+        listening = page.locator("#sockets .sk-row.sk-listen")
+        expect(listening).to_have_count(1)
+        expect(listening).to_contain_text(f"{server_pid}:")
+        expect(listening).to_contain_text("nobody waiting")
+
+        rows = page.locator("#sockets .sk-row.sk-conn")
+        connected = rows.filter(has=page.locator('.sk-note:text-is("connected")'))
+        waiting = rows.filter(has=page.locator('.sk-note:text-is("in backlog (not yet accepted)")'))
+        page.click("[data-action=add_client]")
+        expect(connected).to_have_count(1)                 # the first client is accepted ...
+        page.click("[data-action=add_client]")
+        expect(waiting).to_have_count(1)                   # ... the second waits in the kernel's queue
+        expect(connected).to_have_count(1)
+        expect(rows).to_have_count(2)
+        expect(connected).to_have_attribute("data-server-pid", str(server_pid))
+        expect(connected.locator(f'.sk-pid[data-pid="{server_pid}"]')).to_be_visible()
+        expect(waiting.locator(".sk-kernel")).to_have_text("kernel (no process)")   # nobody accept()ed it
+        expect(listening).to_contain_text("1 waiting in the backlog")
+        second = int(waiting.get_attribute("data-client-pid"))
+        first = int(connected.get_attribute("data-client-pid"))
+        shot(page, "sockets-1-backlog")
+
+        page.click("[data-action=close_first_client]")
+        served = rows.filter(has=page.locator('.sk-note:text-is("connected")'))
+        expect(served).to_have_attribute("data-client-pid", str(second))   # accept() took the second at last
+        expect(served).to_have_attribute("data-server-pid", str(server_pid))
+        expect(waiting).to_have_count(0)
+        leftover = rows.filter(has=page.locator('.sk-note:text-is("time-wait leftover")'))
+        expect(leftover).to_have_count(1)                   # the first client closed first: its end lingers
+        expect(leftover.locator(".sk-kernel")).to_have_text("kernel (no process)")
+        wait_until(lambda: proc_stat(first) is None, message=f"first client {first} still in /proc")
+        shot(page, "sockets-2-second-served")
+
+        served.locator(f'.sk-pid[data-pid="{second}"]').click()            # a pid selects its process
+        expect(page.locator(".det-pid")).to_have_text(str(second))
+        expect(page.locator(".det-name")).to_have_text("client")
+        expect(served.locator(f'.sk-pid[data-pid="{second}"]')).to_have_class(re.compile(r"\bselected\b"))
+        page.click("#lang-switch [data-lang=zh]")                   # the rows by what they are, not their words
+        leftover = page.locator('#sockets .sk-conn[data-note="time-wait leftover"]')
+        served = page.locator(f'#sockets .sk-conn[data-client-pid="{second}"]')
+        expect(leftover.locator(".sk-note")).to_have_text("TIME_WAIT 残留")
+        expect(leftover.locator(".sk-kernel")).to_have_text("内核 (无进程)")
+        expect(served.locator(".sk-note")).to_have_text("已连接")
+        shot(page, "sockets-3-zh")
+        page.keyboard.press("p")
+        expect(page.locator("body")).to_have_class(re.compile(r"\bprojector\b"))
+        expect(served).to_be_in_viewport()
+        expect(leftover).to_be_in_viewport()
+        shot(page, "sockets-4-projector-zh")
+    finally:
+        stop_everything(server)

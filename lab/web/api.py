@@ -187,7 +187,7 @@ def action(run_id, action_id):
             refused.append(pid)      # it exited since it said its role
     if not sent:
         raise ApiError(409, f"no live process with role {act.role!r} in run {run_id}")
-    controlled("action", f"{action_id}: {name} → {act.role} {', '.join(map(str, sent))}",
+    controlled("action", f"{action_id}: {name} → {act.role.rstrip('*')} {', '.join(map(str, sent))}",
                run=run_id, pid=sent[0], signal=name, to=sent)
     return jsonify({"action": action_id, "kind": "signal", "signal": name, "pids": sent})
 

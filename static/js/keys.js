@@ -62,7 +62,7 @@ export function setupKeys(store, ui) {
       p: () => ui.setProjector(!ui.projector),
       l: () => ui.toggleLabs(),
       L: () => setLang(getLang() === 'zh' ? 'en' : 'zh'),
-      t: () => ui.toggleTable(),
+      t: () => ui.nextView(),
       s: () => ui.toggleSource(),
       j: () => move(1), ArrowDown: () => move(1),
       k: () => move(-1), ArrowUp: () => move(-1),

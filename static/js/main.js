@@ -9,6 +9,7 @@ import { initLang, applyStatic } from './i18n.js';
 import { LabsView } from './labs.js';
 import { TreeView } from './tree.js';
 import { TableView } from './table.js';
+import { SocketsView } from './sockets.js';
 import { DetailsView } from './details.js';
 import { SourceView } from './source.js';
 import { TerminalsView } from './terminals.js';
@@ -33,6 +34,7 @@ const ui = {
   labs: new LabsView($('labs'), store),
   tree: new TreeView($('tree'), store),
   table: new TableView($('table'), store),
+  sockets: new SocketsView($('sockets'), store),
   details: new DetailsView($('details'), store),
   source: new SourceView($('source'), store),
   terminals: new TerminalsView($('terminal'), store, canControl),
@@ -40,10 +42,14 @@ const ui = {
   runbar: new RunBar($('runbar'), store),
 };
 
-const viewTabs = setupTabs($('view-tabs'), { tree: $('tree'), table: $('table') }, (name) => {
+const VIEWS = ['tree', 'table', 'sockets'];
+const viewTabs = setupTabs($('view-tabs'), { tree: $('tree'), table: $('table'), sockets: $('sockets') }, (name) => {
   if (name === 'table') ui.table.render();
+  else if (name === 'sockets') ui.sockets.render();
   else ui.tree.schedule();
   $('zoom').hidden = name !== 'tree';
+  $('view-legend').hidden = name === 'sockets';      // process states: not what the sockets view colours
+  $('sockets-legend').hidden = name !== 'sockets';
 });
 const sideTabs = setupTabs($('side-tabs'), { process: $('details'), source: $('source') });
 const dockTabs = setupTabs($('dock-tabs'), { terminal: $('terminal'), events: $('events') }, (name) => {
@@ -54,7 +60,7 @@ viewTabs.show('tree');
 sideTabs.show('process');
 dockTabs.show('terminal');
 
-ui.toggleTable = () => viewTabs.show(viewTabs.current() === 'table' ? 'tree' : 'table');
+ui.nextView = () => viewTabs.show(VIEWS[(VIEWS.indexOf(viewTabs.current()) + 1) % VIEWS.length]);
 ui.toggleSource = () => sideTabs.show(sideTabs.current() === 'source' ? 'process' : 'source');
 
 ui.setProjector = (on) => {

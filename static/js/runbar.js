@@ -74,7 +74,7 @@ export class RunBar {
     button.disabled = true;
     const res = await attempt(t('runs.actionFailed', { action: L(action.label) }), () => api.action(runId, action.id));
     button.disabled = false;
-    if (res && res.kind === 'signal') toast(`${res.signal} → ${action.role} ${res.pids.join(', ')}`, { kind: 'ok' });
+    if (res && res.kind === 'signal') toast(`${res.signal} → ${action.role.replace(/\*$/, '')} ${res.pids.join(', ')}`, { kind: 'ok' });
   }
 
   async stop(runId) {
