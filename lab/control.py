@@ -91,8 +91,9 @@ def is_descendant(pid, ancestor, max_depth=128):
     return False
 
 
-def open_lab_process(pid, launcher_pid):
-    """A pidfd for a live lab process, and its run id; ControlError(404/403) otherwise."""
+def open_lab_process(pid, launcher_pid, run_id=None):
+    """A pidfd for a live lab process (of run_id, if given), and its run id;
+    ControlError(404/403) otherwise."""
     if pid == launcher_pid:
         raise ControlError("lab init can be inspected but not signalled or reniced", 403)
     try:
@@ -107,6 +108,8 @@ def open_lab_process(pid, launcher_pid):
         run = proctree.environ_value(pid, "PROCLAB_RUN")
         if run is None or not is_descendant(pid, launcher_pid):
             raise ControlError(f"{pid} is not a lab process", 404)
+        if run_id is not None and run != run_id:     # a number reused by another run
+            raise ControlError(f"{pid} is not a process of run {run_id}", 404)
         return pidfd, run, int(fields[2])      # fields[2]: its process group
     except BaseException:
         os.close(pidfd)
@@ -116,9 +119,9 @@ def open_lab_process(pid, launcher_pid):
 PIDFD_SIGNAL_PROCESS_GROUP = 4     # linux/pidfd.h, Linux 6.9+
 
 
-def send_signal(pid, signum, launcher_pid, target="pid"):
+def send_signal(pid, signum, launcher_pid, target="pid", run_id=None):
     """Send signum to one lab process (through its pidfd) or to its process group."""
-    pidfd, run, pgid = open_lab_process(pid, launcher_pid)
+    pidfd, run, pgid = open_lab_process(pid, launcher_pid, run_id)
     try:
         if target == "pid":
             signal.pidfd_send_signal(pidfd, signum)

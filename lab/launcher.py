@@ -134,12 +134,18 @@ class Launcher:
             self.send("error", run=run_id, error=f"total process cap ({self.total_cap}) reached")
             return
         master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ,
-                    struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
         events_r, events_w = os.pipe()
         scratch = tempfile.mkdtemp(prefix=f"proclab-{self.pid}-{run_id}-")
-        env = self.lab_env(run_id, scratch)
-        pid = os.fork()
+        try:
+            fcntl.ioctl(slave, termios.TIOCSWINSZ,
+                        struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
+            env = self.lab_env(run_id, scratch)
+            pid = os.fork()
+        except BaseException:          # fork failed (EAGAIN), a bad size…: leave nothing open
+            for fd in (master, slave, events_r, events_w):
+                os.close(fd)
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         if pid == 0:
             try:
                 os.setsid()
@@ -195,8 +201,12 @@ class Launcher:
             self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
             return
         events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
-        env = self.lab_env(run.id, run.scratch)
-        pid = os.fork()
+        try:
+            env = self.lab_env(run.id, run.scratch)
+            pid = os.fork()
+        except BaseException:
+            os.close(events_w)
+            raise
         if pid == 0:
             try:
                 os.setsid()      # the terminal belongs to the run's session: use it, don't own it
@@ -271,6 +281,8 @@ class Launcher:
             if info is None:
                 return
             run_id = self.run_of(info.si_pid)
+            if run_id in self.runs:      # its last words on the event pipe go before its exit
+                self.on_events(self.runs[run_id])
             pid, status = os.waitpid(info.si_pid, 0)
             self.owner.pop(pid, None)
             self.send("exited", run=run_id, pid=pid, by=self.pid, **exit_fields(status))
@@ -300,14 +312,18 @@ class Launcher:
         lines = run.events_buf.split(b"\n")
         run.events_buf = lines.pop()
         for line in lines:
+            # Any lab program can write here (it is fd 255 of each): take only
+            # JSON objects, and never let a line take lab init down.
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(event, dict):
                 continue
             kind, pid = event.get("kind"), event.get("pid")
             if isinstance(pid, int):
                 self.owner.setdefault(pid, run.id)
-            if kind == "root" and run.root is None:
+            if kind == "root" and run.root is None and isinstance(pid, int):
                 run.root = pid
                 self.send("started", run=run.id, root=pid, session=run.session)
             elif kind == "exited" and pid == run.root:

@@ -5,6 +5,7 @@ init through /proc/PID/task/TID/children, each process's /proc files are read
 once per tick (``procfs.ProcReader``), and the /proc/net tables are read once
 per tick only when some lab process holds a socket.  No Flask here.
 """
+import threading
 import time
 
 from lab import procfs, proctree
@@ -16,7 +17,8 @@ class Sampler:
         self.role_of = role_of
         self.reader = procfs.ProcReader()
         self._run_cache = {}        # (pid, start ticks) -> run id of lab init's direct children
-        self.lab_ports = {}         # port -> run id, of every socket a lab process held
+        self.lab_ports = {}         # port -> run id, of every port a lab process listened on
+        self._ports_lock = threading.Lock()    # forget_run comes from another thread
         self._seen = set()          # pids of the previous sample, to forget the gone ones
 
     def _run_of_adoptee(self, kid):
@@ -49,15 +51,19 @@ class Sampler:
             for kid in proctree.children(pid, obj["threads"]):
                 todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
         unowned = {}
-        if table.used or self.lab_ports:
-            for obj in objs.values():
-                for sock in obj["sockets"]:
-                    port = _port(sock["laddr"])
-                    if port and obj["run"] is not None and sock["proto"].startswith("tcp"):
-                        self.lab_ports[port] = obj["run"]
-            for sock in table.unowned_on_ports(set(self.lab_ports)):
-                run = self.lab_ports.get(_port(sock["laddr"])) or self.lab_ports.get(_port(sock["raddr"]))
-                unowned.setdefault(run, []).append(sock)
+        with self._ports_lock:
+            if table.used or self.lab_ports:
+                # A connection in the backlog or in TIME_WAIT has a lab's listening
+                # port at one end: that is how it is known to be the lab's.
+                for obj in objs.values():
+                    for sock in obj["sockets"]:
+                        port = _port(sock["laddr"])
+                        if port and obj["run"] is not None and sock["status"] == "LISTEN":
+                            self.lab_ports[port] = obj["run"]
+                for sock in table.unowned_on_ports(set(self.lab_ports)):
+                    run = (self.lab_ports.get(_port(sock["laddr"]))
+                           or self.lab_ports.get(_port(sock["raddr"])))
+                    unowned.setdefault(run, []).append(sock)
         for pid in self._seen - objs.keys():
             self.reader.forget(pid)
         self._seen = set(objs)
@@ -67,8 +73,9 @@ class Sampler:
 
     def forget_run(self, run_id):
         """A run ended: its ports may be reused by anyone now."""
-        for port in [p for p, r in self.lab_ports.items() if r == run_id]:
-            del self.lab_ports[port]
+        with self._ports_lock:
+            for port in [p for p, r in self.lab_ports.items() if r == run_id]:
+                del self.lab_ports[port]
 
 
 def _port(addr):

@@ -126,6 +126,14 @@ class Supervisor:
             self._proc.kill()
             self._proc.wait()
         self._sock.close()
+        self._kill_leftovers()      # lab init hung and was killed: its labs are orphans now
+
+    def _kill_leftovers(self):
+        """Kill what a dead lab init left: its labs, orphaned to PID 1, carry its
+        PROCLAB_INIT; its runs' scratch dirs (socket files) carry its pid."""
+        proctree.freeze_and_kill(lambda: proctree.pids_with_env("PROCLAB_INIT", str(self.launcher_pid)))
+        for scratch in glob.glob(os.path.join(tempfile.gettempdir(), f"proclab-{self.launcher_pid}-*")):
+            shutil.rmtree(scratch, ignore_errors=True)
 
     # -- talking to lab init ----------------------------------------------------
     def _send(self, msg):
@@ -139,21 +147,20 @@ class Supervisor:
     def _read_loop(self):
         for line in self._file:
             try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            self._handle(msg)
+                self._handle(json.loads(line))
+            except Exception as exc:     # one odd message must not end the stream
+                print(f"proclab: lab init's message {line[:200]!r} failed: {exc!r}", file=sys.stderr)
         # EOF: lab init is gone.  If it was killed (kill -9 lab-init), its lab
-        # processes were orphaned to PID 1: find them by their PROCLAB_INIT.
+        # processes were orphaned to PID 1.
         if not self.closed:
-            proctree.freeze_and_kill(
-                lambda: proctree.pids_with_env("PROCLAB_INIT", str(self.launcher_pid)))
-            for scratch in glob.glob(os.path.join(tempfile.gettempdir(),
-                                                  f"proclab-{self.launcher_pid}-*")):
-                shutil.rmtree(scratch, ignore_errors=True)   # its runs' socket files
+            self._kill_leftovers()
+            try:
+                self._proc.wait(2)      # not a zombie in the app's process list
+            except subprocess.TimeoutExpired:
+                pass
         # Mark every run as ended so no one waits forever.
         with self._lock:
-            for run in self.runs.values():
+            for run in list(self.runs.values()):
                 if run.state != "ended":
                     self._end(run, {"reason": "lab init exited", "t": time.time()})
 
@@ -216,8 +223,13 @@ class Supervisor:
         with self._lock:
             run = RunRecord(f"r{next(self._ids)}", lab, params, self.output_limit)
             self.runs[run.id] = run
-        self._send({"op": "start", "run": run.id, "argv": argv,
-                    "cap": self.run_cap, "lifetime": self.lifetime})
+        try:
+            self._send({"op": "start", "run": run.id, "argv": argv,
+                        "cap": self.run_cap, "lifetime": self.lifetime})
+        except RunError:
+            with self._lock:
+                self.runs.pop(run.id, None)
+            raise
         with run.changed:
             run.changed.wait_for(lambda: run.state != "starting" or run.error, timeout)
         if run.state == "starting":

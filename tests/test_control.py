@@ -224,3 +224,13 @@ def test_renice_below_zero_without_privilege_is_403():
         assert call(server, "POST", f"/api/processes/{run['pid']}/renice", {"nice": 5})[0] == 200
     finally:
         server.stop()
+
+
+def test_an_action_reaches_only_its_own_run(client, engine):
+    """Roles are remembered by pid; a pid reused by another run is not the role's."""
+    from lab import control
+    first, second = start(client, "fork_basics"), start(client, "fork_basics")
+    with pytest.raises(control.ControlError) as refused:
+        control.send_signal(first["pid"], 19, engine.launcher_pid, run_id=second["run"])
+    assert refused.value.status == 404 and f"not a process of run {second['run']}" in str(refused.value)
+    assert proc_stat(first["pid"])[0] in "RS"                  # untouched

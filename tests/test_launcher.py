@@ -210,6 +210,28 @@ def test_a_killed_lab_init_takes_its_lab_processes_with_it(sup):
     wait_until(lambda: not os.path.exists(scratch[0]))
     wait_until(lambda: run.state == "ended")
     assert run.reason == "lab init exited"
+    wait_until(lambda: proc_stat(sup.launcher_pid) is None)    # reaped: no zombie lab init
     with pytest.raises(RunError) as err:
         sup.start_run("t", {}, program("print(1)"))
     assert err.value.status == 503
+    assert [r.state for r in sup.runs.values()] == ["ended"]   # the refused start left no record
+
+
+def test_garbage_on_the_event_pipe_harms_no_one(sup):
+    """Fd 255 is any lab program's to write: lines that are not event objects are
+    ignored, and lab init goes on serving every run."""
+    other = sup.start_run("t", {}, program("import time; time.sleep(30)"))
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        for line in (b"[1]", b"42", b'"x"', b"null", b"{bad", b"[" * 5000,
+                     b'{"kind": "root", "pid": "x"}', b'{"kind": "role", "pid": [], "role": 7}'):
+            os.write(255, line + b"\\n")
+        print("still here", flush=True)
+        time.sleep(30)
+    """))
+    wait_until(lambda: b"still here" in run.output)
+    assert run.state == other.state == "running" and proc_stat(sup.launcher_pid) is not None
+    assert run.root != "x"
+    sup.write(other.id, b"x")          # lab init still answers
+    sup.stop_run(run.id)
+    assert run.state == "ended" and other.state == "running"

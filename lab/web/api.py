@@ -181,7 +181,7 @@ def action(run_id, action_id):
         if sent and act.pick != "all":
             break
         try:
-            control.send_signal(pid, signum, engine().launcher_pid)
+            control.send_signal(pid, signum, engine().launcher_pid, run_id=run_id)
             sent.append(pid)
         except control.ControlError:
             refused.append(pid)      # it exited since it said its role
