@@ -61,7 +61,7 @@ _TCP_LOOP = Lab(
         "With a small backlog, more clients than the queue holds stay in SYN_SENT.",
         "一个进程, 同一时刻只服务一个客户端。添加两个客户端: 第一个被服务 (发送的每一行都有回复)。"
         "第二个在内核中也是 ESTABLISHED: 三次握手由内核完成, 它的服务端套接字在监听队列 (listen(n) 的 backlog) "
-        "中等待, 在 accept() 之前不属于任何进程: 连接视图显示 “in backlog (not yet accepted)”, 它的第一行没有回复。"
+        "中等待, 在 accept() 之前不属于任何进程: 连接视图显示 “在监听队列中 (尚未 accept)”, 它的第一行没有回复。"
         "关闭第一个客户端: 服务器的 recv() 返回 b\"\", 它 accept 第二个客户端, 第二个终于得到服务。"
         "第一个客户端先关闭, 所以它那一端进入 TIME_WAIT 约一分钟, 不属于任何进程。"
         "监听队列很小时, 超出队列的客户端停在 SYN_SENT。"),

@@ -52,7 +52,8 @@ def token_of_request():
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         return auth[len("Bearer "):].strip()
-    return request.cookies.get(COOKIE) or request.args.get("token")
+    # A link's ?token= wins over a cookie left by an older token.
+    return request.args.get("token") or request.cookies.get(COOKIE)
 
 
 def may_control():
