@@ -152,7 +152,8 @@ class Hub:
             # or, if that parent died too, by lab init, whose report may still be on
             # its way: such guesses wait one tick and give way to lab init's word.
             for event in self._held_exits:
-                if event["pid"] not in self._reported_exits:
+                # Not if lab init told of it meanwhile, nor if it is back (missed by one sample).
+                if event["pid"] not in self._reported_exits and event["pid"] not in processes:
                     self.publish_event(event)
             self._held_exits = []
             for event in events:

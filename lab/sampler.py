@@ -40,16 +40,22 @@ class Sampler:
         objs = {}
         table = procfs.SocketTable()      # reads a /proc/net table only when asked
         todo = [(self.launcher_pid, None)]
-        while todo:
-            pid, run = todo.pop()
-            obj = self.reader.read(pid, table)
-            if obj is None:
-                continue            # gone between the walk and the read: normal
-            obj["run"] = run
-            obj["role"] = self.role_of(pid)
-            objs[pid] = obj
-            for kid in proctree.children(pid, obj["threads"]):
-                todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
+        for last_look in (False, True):
+            while todo:
+                pid, run = todo.pop()
+                obj = self.reader.read(pid, table)
+                if obj is None:
+                    continue            # gone between the walk and the read: normal
+                obj["run"] = run
+                obj["role"] = self.role_of(pid)
+                objs[pid] = obj
+                for kid in proctree.children(pid, obj["threads"]):
+                    todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
+            if not last_look and self.launcher_pid in objs:
+                # An orphan being re-parented while we walked was in neither its old
+                # parent's children nor (yet) lab init's: look at lab init's once more.
+                todo = [(kid, self._run_of_adoptee(kid)) for kid in proctree.children(self.launcher_pid, 1)
+                        if kid not in objs]
         unowned = {}
         with self._ports_lock:
             if table.used or self.lab_ports:
