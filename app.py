@@ -103,7 +103,10 @@ def main(argv=None):
     }
     app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime,
                   "MAX_VIEWERS": max(1, args.threads - 16)}    # every viewer holds a thread: keep 16 for REST
-    if not is_loopback(args.host):
+    if is_loopback(args.host):               # 127.0.0.2 is loopback too: answer to it by name
+        from lab.web.guard import LOOPBACK_NAMES
+        app_config["ALLOWED_HOSTS"] = (*LOOPBACK_NAMES, args.host.strip("[]").lower())
+    else:
         app_config["ALLOWED_HOSTS"] = None     # any name reaches it; the token guards control
     DashboardServer(options, app_config, url).run()
 
