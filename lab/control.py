@@ -119,10 +119,14 @@ def open_lab_process(pid, launcher_pid, run_id=None):
 PIDFD_SIGNAL_PROCESS_GROUP = 4     # linux/pidfd.h, Linux 6.9+
 
 
-def send_signal(pid, signum, launcher_pid, target="pid", run_id=None):
-    """Send signum to one lab process (through its pidfd) or to its process group."""
+def send_signal(pid, signum, launcher_pid, target="pid", run_id=None, announce=None):
+    """Send signum to one lab process (through its pidfd) or to its process group.
+    announce(run, pgid), if given, is called once the target is known to be a
+    lab process, just before the signal goes: the log tells the cause first."""
     pidfd, run, pgid = open_lab_process(pid, launcher_pid, run_id)
     try:
+        if announce is not None:
+            announce(run, pgid)
         if target == "pid":
             signal.pidfd_send_signal(pidfd, signum)
         else:

@@ -231,14 +231,17 @@ class Hub:
             self.publish_event(event)
         elif ev == "exited":
             self._note_exit(msg["pid"])
+            session = bool(msg.get("session_closed"))     # its end is the run's end, not a kill
+            text = (f"{msg['pid']}, the run's session (its shell), closed by lab init: the run is over"
+                    if session else f"{msg['pid']} exited ({_status(msg)}), reaped by lab init ({msg.get('by')})")
             self.publish_event({"t": t, "kind": "exited", "pid": msg["pid"], "run": run,
                                  "role": msg.get("role"), "by": msg.get("by"),
                                  "code": msg.get("code"), "signal": msg.get("signal"),
-                                 "text": f"{msg['pid']} exited ({_status(msg)}), "
-                                         f"reaped by lab init ({msg.get('by')})"})
+                                 "session": session, "text": text})
         elif ev in ("started", "ended", "spawned"):
             text = {"started": f"run {run} started: root {msg.get('root')}",
-                    "ended": f"run {run} ended: {msg.get('reason')}",
+                    "ended": f"run {run} ended: {msg.get('reason')}"
+                             + (f" ({_status(msg['exit'])} of its program)" if msg.get("exit") else ""),
                     "spawned": f"{msg.get('pid')} started by lab init in run {run}"}[ev]
             event = {k: v for k, v in msg.items() if k != "ev"}
             self.publish_event(dict(event, kind="run_" + ev if ev != "spawned" else "spawned",

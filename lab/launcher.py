@@ -48,6 +48,7 @@ PR_SET_CHILD_SUBREAPER = 36
 EVENTS_FD = 255          # where every lab process finds its event pipe (like bash's 255)
 OUTPUT_CHUNK = 16384
 TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
+ADOPTEE_GRACE = 0.15     # seconds an adopted zombie waits to be reaped (see Launcher.reap)
 ROWS, COLS = 24, 100
 
 
@@ -95,6 +96,8 @@ class Launcher:
         self.total_cap = total_cap
         self.runs = {}
         self.owner = {}             # pid -> run id, for every lab process we have seen
+        self.direct = set()         # children we forked ourselves: sessions and helpers
+        self.dying = {}             # adopted zombie -> when we first saw it (see reap)
         self.sel = selectors.DefaultSelector()
         self.pid = os.getpid()
 
@@ -166,6 +169,7 @@ class Launcher:
                   int(msg.get("cap", self.run_cap)), float(msg.get("lifetime", 900)), scratch)
         self.runs[run_id] = run
         self.owner[pid] = run_id
+        self.direct.add(pid)
         self.sel.register(master, selectors.EVENT_READ, ("tty", run))
         self.sel.register(events_r, selectors.EVENT_READ, ("events", run))
 
@@ -221,6 +225,7 @@ class Launcher:
                 os._exit(127)
         os.close(events_w)
         self.owner[pid] = run.id
+        self.direct.add(pid)
         self.send("spawned", run=run.id, pid=pid, ppid=self.pid, argv=msg["argv"])
 
     def op_shutdown(self, msg):
@@ -273,19 +278,38 @@ class Launcher:
 
     # -- reaping and run ends -------------------------------------------------
     def reap(self):
-        while True:
+        """Reap every child that has exited: the runs' session processes and
+        helpers, and the orphans we adopted.
+
+        An adopted zombie was some lab process's child; its old parent's exit
+        is told by the run's session on the event pipe, which may not have been
+        written yet.  So an adoptee is reaped only after ADOPTEE_GRACE: the log
+        tells the parent's death first, and the view shows the zombie adopted
+        by lab init (PPID changed) before it goes, as LABS.md wants."""
+        now = time.monotonic()
+        for pid in proctree.children(self.pid, 1):
             try:    # peek first: while it is still a zombie, /proc tells whose it is
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
-                return
+                continue
             if info is None:
-                return
-            run_id = self.run_of(info.si_pid)
+                continue
+            if pid not in self.direct and now - self.dying.setdefault(pid, now) < ADOPTEE_GRACE:
+                continue
+            run_id = self.run_of(pid)
             if run_id in self.runs:      # its last words on the event pipe go before its exit
                 self.on_events(self.runs[run_id])
-            pid, status = os.waitpid(info.si_pid, 0)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                continue
             self.owner.pop(pid, None)
-            self.send("exited", run=run_id, pid=pid, by=self.pid, **exit_fields(status))
+            self.direct.discard(pid)
+            self.dying.pop(pid, None)
+            run = self.runs.get(run_id)
+            closed = run is not None and pid == run.session and run.stopping is not None
+            self.send("exited", run=run_id, pid=pid, by=self.pid, session_closed=closed,
+                      **exit_fields(status))
 
     def on_tty(self, run):
         try:

@@ -34,6 +34,18 @@ def report(kind, **fields):
         pass
 
 
+def say_how_it_died(sig, core):
+    """What bash prints when its foreground job dies of a signal: "Killed",
+    "Terminated", "Quit (core dumped)"; nothing for Ctrl-C or a broken pipe."""
+    if sig in (signal.SIGINT, signal.SIGPIPE):
+        return
+    text = signal.strsignal(sig) or f"Signal {sig}"
+    try:
+        os.write(2, f"{text}{' (core dumped)' if core else ''}\n".encode())
+    except OSError:
+        pass
+
+
 def main(argv):
     # An interactive shell ignores the keyboard's signals itself...
     for sig in JOB_CONTROL:
@@ -69,7 +81,9 @@ def main(argv):
         elif os.WIFCONTINUED(status):
             report("continued", pid=pid)
         elif os.WIFSIGNALED(status):
-            report("exited", pid=pid, signal=signal.Signals(os.WTERMSIG(status)).name)
+            sig = os.WTERMSIG(status)
+            report("exited", pid=pid, signal=signal.Signals(sig).name)
+            say_how_it_died(sig, os.WCOREDUMP(status))
             break
         else:
             report("exited", pid=pid, code=os.WEXITSTATUS(status))

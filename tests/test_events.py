@@ -45,3 +45,33 @@ def test_a_slow_viewer_skips_to_a_fresh_snapshot_instead_of_queueing(client, eng
     seqs = [f["seq"] for f in states]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     engine.hub.unsubscribe(slow)
+
+
+def test_the_log_tells_cause_before_effect_when_a_zombies_parent_is_killed(client, engine):
+    """SIGKILL from the dashboard, then the parent's death, then the zombie adopted
+    by lab init, then reaped by it: in that order, as a student must read it."""
+    from tests.test_labs import by_role, start
+    run = start(client, "zombie")
+    parent = by_role(client, run["run"], "parent")[0]["pid"]
+    child = wait_until(lambda: [p for p in engine.hub.snapshot()["processes"]
+                                if p["run"] == run["run"] and p["state"] == "Z"])[0]["pid"]
+    assert client.post(f"/api/processes/{parent}/signal", json={"signal": "SIGKILL"}).status_code == 200
+
+    def first(kind, pid, **match):
+        for i, e in enumerate(list(engine.hub.events)):
+            if e.get("kind") == kind and e.get("pid") == pid and all(e.get(k) == v for k, v in match.items()):
+                return i
+        return None
+    wait_until(lambda: first("exited", child) is not None)
+    told, died = first("control", parent, action="signal"), first("exited", parent)
+    adopted, reaped = first("reparented", child, new=engine.launcher_pid), first("exited", child)
+    assert None not in (told, died, adopted), (told, died, adopted)
+    assert told < died < reaped and adopted < reaped
+    assert engine.hub.events[reaped]["by"] == engine.launcher_pid
+    assert b"Killed" in bytes(engine.supervisor.get(run["run"]).output)   # as bash says it
+    ended = wait_until(lambda: [e for e in list(engine.hub.events)
+                                if e.get("kind") == "run_ended" and e.get("run") == run["run"]])[0]
+    assert ended["exit"] == {"signal": "SIGKILL"} and "killed by SIGKILL" in ended["text"]
+    session = engine.supervisor.get(run["run"]).session
+    closing = [e for e in list(engine.hub.events) if e.get("kind") == "exited" and e.get("pid") == session]
+    assert closing and closing[0]["session"] and "the run's session" in closing[0]["text"]

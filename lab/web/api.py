@@ -19,12 +19,21 @@ def engine():
     return current_app.extensions["proclab"]
 
 
+def announce(action, text, **fields):
+    """Every control action becomes an event in the stream.  Told just before the
+    act, so the log reads cause, then effect ("SIGKILL → 7" before "7 exited")."""
+    engine().hub.publish_event({"t": time.time(), "kind": "control", "action": action,
+                                "text": text, "from": request.remote_addr, **fields})
+
+
+def resample():
+    """After an act, the stream shows its effect at once, not at the next tick."""
+    engine().hub.sample_now()
+
+
 def controlled(action, text, **fields):
-    """Every control action becomes an event in the stream, and a prompt re-sample."""
-    eng = engine()
-    eng.hub.publish_event({"t": time.time(), "kind": "control", "action": action,
-                           "text": text, "from": request.remote_addr, **fields})
-    eng.hub.sample_now()
+    announce(action, text, **fields)
+    resample()
 
 
 def _run_or_404(run_id):
@@ -105,17 +114,20 @@ def run_detail(run_id):
 @bp.delete("/runs/<run_id>")
 def stop(run_id):
     check_control()
-    _run_or_404(run_id)
+    run = _run_or_404(run_id)
+    if run.state != "ended":
+        announce("stop", f"stop run {run_id}", run=run_id, pid=run.root)
     run = engine().supervisor.stop_run(run_id, "stopped from the dashboard")
-    controlled("stop", f"stop run {run_id}", run=run_id, pid=run.root)
+    resample()
     return jsonify(run.to_json())
 
 
 @bp.post("/reset")
 def reset():
     check_control()
+    announce("reset", "reset: stop every run", run=None, pid=None)
     stopped = engine().supervisor.reset()
-    controlled("reset", f"reset: stopped {len(stopped)} run(s)", run=None, pid=None)
+    resample()
     return jsonify({"stopped": stopped})
 
 
@@ -145,9 +157,10 @@ def terminal_write(run_id):
     else:
         raise ApiError(400, "send {\"data\": \"text\"} (at most 4096 characters) or {\"key\": name}",
                        {"keys": list(KEYS)})
+    announce("key" if "key" in body else "input",
+             f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None)
     engine().supervisor.write(run_id, data)
-    controlled("key" if "key" in body else "input",
-               f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None)
+    resample()
     return jsonify({"run": run_id, "written": len(data)})
 
 
@@ -164,13 +177,17 @@ def action(run_id, action_id):
         raise ApiError(409, f"run {run_id} has ended")
     json_body(required=False)
     sup = engine().supervisor
+    told = {"run": run_id, "label": act.label, "id": action_id}
     if act.kind == "key":
+        announce("action", f"{act.label.get('en', action_id)}: key {act.key!r} to run {run_id}", pid=None, **told)
         sup.write(run_id, act.key.encode())
-        controlled("action", f"{action_id}: key {act.key!r} to run {run_id}", run=run_id, pid=None)
+        resample()
         return jsonify({"action": action_id, "kind": "key"})
     if act.kind == "spawn":
-        sup.spawn(run_id, _fill_endpoint(run, act.argv))
-        controlled("action", f"{action_id}: helper started in run {run_id}", run=run_id, pid=None)
+        argv = _fill_endpoint(run, act.argv)
+        announce("action", f"{act.label.get('en', action_id)}: helper started in run {run_id}", pid=None, **told)
+        sup.spawn(run_id, argv)
+        resample()
         return jsonify({"action": action_id, "kind": "spawn"})
     signum, name = control.parse_signal(act.signal)
     sent, refused = [], []
@@ -180,15 +197,16 @@ def action(run_id, action_id):
     for pid in pids:
         if sent and act.pick != "all":
             break
+        role = act.role.rstrip("*")
         try:
-            control.send_signal(pid, signum, engine().launcher_pid, run_id=run_id)
+            control.send_signal(pid, signum, engine().launcher_pid, run_id=run_id, announce=lambda *_: announce(
+                "action", f"{act.label.get('en', action_id)}: {name} → {role} {pid}", pid=pid, signal=name, role=role, **told))
             sent.append(pid)
         except control.ControlError:
             refused.append(pid)      # it exited since it said its role
     if not sent:
         raise ApiError(409, f"no live process with role {act.role!r} in run {run_id}")
-    controlled("action", f"{action_id}: {name} → {act.role.rstrip('*')} {', '.join(map(str, sent))}",
-               run=run_id, pid=sent[0], signal=name, to=sent)
+    resample()
     return jsonify({"action": action_id, "kind": "signal", "signal": name, "pids": sent})
 
 
@@ -244,14 +262,17 @@ def signal_process(pid):
     if target not in ("pid", "group"):
         raise ApiError(400, "target must be \"pid\" (like kill) or \"group\" (like the keyboard)",
                        {"param": "target"})
+
+    def tell(run, pgid):
+        whom = f"group {pgid}" if target == "group" else str(pid)
+        announce("signal", f"{name} → {whom} (from the dashboard)",
+                 pid=pid, run=run, signal=name, target=target)
     try:
-        run, pgid = control.send_signal(pid, signum, engine().launcher_pid, target)
+        run, pgid = control.send_signal(pid, signum, engine().launcher_pid, target, announce=tell)
     except control.ControlError as exc:
         controlled("refused", f"refused {name} to {pid}: {exc}", pid=pid, run=None, signal=name)
         raise ApiError(exc.status, str(exc))
-    whom = f"group {pgid}" if target == "group" else str(pid)
-    controlled("signal", f"{name} → {whom} (from the dashboard)",
-               pid=pid, run=run, signal=name, target=target)
+    resample()
     return jsonify({"pid": pid, "run": run, "signal": name, "number": signum, "target": target,
                     "pgid": pgid, "default_action": control.DEFAULT_ACTIONS.get(name, "terminate")})
 

@@ -1,5 +1,5 @@
 // One event of the stream -> one line of the log, in the chosen language.
-import { t } from './i18n.js';
+import { t, L } from './i18n.js';
 
 export const CATEGORY = {
   output: 'output',
@@ -28,8 +28,13 @@ export function isNoise(e, seenSpawn) {
 const KEY_NAMES = { ctrl_c: 'Ctrl-C', ctrl_backslash: 'Ctrl-\\', ctrl_z: 'Ctrl-Z', ctrl_d: 'Ctrl-D', enter: 'Enter' };
 
 // Why a run ended, in the chosen language where we know the words.
-export function reasonText(reason) {
+// Why a run ended; "finished" says how its program ended (killed by SIGKILL is no normal end).
+export function reasonText(reason, exit) {
   if (!reason) return '';
+  if (reason === 'finished' && exit) {
+    if (exit.signal) return t('reason.finishedSignal', { signal: exit.signal });
+    if (exit.code !== undefined && exit.code !== null) return t('reason.finishedCode', { code: exit.code });
+  }
   const known = { finished: 'reason.finished', stopped: 'reason.stopped', 'stopped from the dashboard': 'reason.dashboard',
     reset: 'reason.reset', 'lab init exited': 'reason.labinit' };
   if (known[reason]) return t(known[reason]);
@@ -53,7 +58,7 @@ function status(e) {
 export function eventText(e, launcherPid) {
   const p = e.pid;
   switch (e.kind) {
-    case 'exited': return t('ev.exited', { pid: p, status: status(e), by: who(e.by, launcherPid) });
+    case 'exited': return e.session ? t('ev.sessionClosed', { pid: p }) : t('ev.exited', { pid: p, status: status(e), by: who(e.by, launcherPid) });
     case 'reaped': return t('ev.reaped', { pid: p, by: who(e.by, launcherPid) });
     case 'gone': return t('ev.gone', { pid: p });
     case 'spawned': return e.ppid === launcherPid || e.argv ? t('ev.helper', { pid: p, run: e.run })
@@ -71,7 +76,7 @@ export function eventText(e, launcherPid) {
     case 'state': return t('ev.state', { pid: p, old: e.old, new: e.new });
     case 'reparented': return t('ev.reparented', { pid: p, old: e.old, new: who(e.new, launcherPid) });
     case 'run_started': return t('ev.runStarted', { run: e.run, root: e.root });
-    case 'run_ended': return t('ev.runEnded', { run: e.run, reason: reasonText(e.reason) });
+    case 'run_ended': return t('ev.runEnded', { run: e.run, reason: reasonText(e.reason, e.exit) });
     case 'stopped': return t('ev.stopped', { pid: p, signal: e.signal || '' });
     case 'continued': return t('ev.continued', { pid: p });
     case 'control':
@@ -83,6 +88,10 @@ export function eventText(e, launcherPid) {
       if (e.action === 'stop') return t('ev.ctlStop', { run: e.run });
       if (e.action === 'reset') return t('ev.ctlReset');
       if (e.action === 'renice') return t('ev.ctlRenice', { pid: p, nice: e.nice });
+      if (e.action === 'action' && e.label) {
+        return e.signal ? t('ev.ctlActionSignal', { label: L(e.label), signal: e.signal, role: e.role || '', pid: p })
+          : t('ev.ctlAction', { label: L(e.label), run: e.run });
+      }
       if (e.action === 'key') return t('ev.ctlKey', { run: e.run, key: KEY_NAMES[(e.text || '').split(': ').pop()] || e.text });
       return e.text || '';
     default: return e.text || '';

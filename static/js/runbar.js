@@ -41,7 +41,7 @@ export class RunBar {
   chip(run) {
     const selected = run.id === this.store.selectedRun;
     const live = run.state !== 'ended';
-    const title = `${runLabel(this.store, run.id)} — ${live ? t('runs.chipLive', { id: run.id }) : t('runs.chipEnded', { id: run.id, reason: reasonText(run.reason) })}`;
+    const title = `${runLabel(this.store, run.id)} — ${live ? t('runs.chipLive', { id: run.id }) : t('runs.chipEnded', { id: run.id, reason: reasonText(run.reason, run.exit) })}`;
     return h('div', { class: `run-chip ${live ? 'live' : 'ended'}${selected ? ' selected' : ''}`, 'data-run': run.id },
       h('button', { class: 'chip-main', role: 'tab', 'aria-selected': String(selected), title,
         onclick: () => this.host.dispatchEvent(new CustomEvent('select-run', { bubbles: true, detail: run.id })) },

@@ -150,7 +150,7 @@ export class TerminalsView {
     for (const [id, rt] of this.terms) rt.show(id === this.current);
     const run = this.current ? this.store.runs.get(this.current) : null;
     this.title.textContent = run ? `${t('term.title')} · ${run.id} ${runLabel(this.store, run.id)}` : t('term.title');
-    this.status.textContent = run ? (run.state === 'ended' ? t('term.ended', { reason: reasonText(run.reason) }) : '') : '';
+    this.status.textContent = run ? (run.state === 'ended' ? t('term.ended', { reason: reasonText(run.reason, run.exit) }) : '') : '';
     this.status.className = `term-status${run && run.state === 'ended' ? ' ended' : ''}`;
     const live = run && run.state !== 'ended';
     for (const b of this.keys.querySelectorAll('button')) b.disabled = !live;
