@@ -41,6 +41,18 @@ def control_token(host, given):
     return given
 
 
+def allowed_hosts(host, extra=()):
+    """The names the Host header may carry (lab.web.guard): on loopback, the
+    loopback names, the bound address (127.0.0.2 is loopback too) and any name
+    given with --allow-host (a proxy's, a forwarded port's); beyond loopback,
+    any name (None): the control token guards control there."""
+    if not is_loopback(host):
+        return None
+    from lab.web.guard import LOOPBACK_NAMES
+    return tuple(dict.fromkeys([*LOOPBACK_NAMES, host.strip("[]").lower(),
+                                *(name.strip("[]").lower() for name in extra)]))
+
+
 def _die_with_parent(server, worker):
     """post_fork: the worker must not outlive the server that started it."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -79,6 +91,8 @@ def main(argv=None):
                         help="address to bind (default 127.0.0.1; any other needs a token)")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--token", help="control token (generated when binding a non-loopback address)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="another name the dashboard answers to on loopback (a proxy's); repeatable")
     parser.add_argument("--threads", type=int, default=256,
                         help="server threads: each open websocket holds one")
     parser.add_argument("--run-cap", type=int, default=64, help="processes per run")
@@ -103,11 +117,7 @@ def main(argv=None):
     }
     app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime,
                   "MAX_VIEWERS": max(1, args.threads - 16)}    # every viewer holds a thread: keep 16 for REST
-    if is_loopback(args.host):               # 127.0.0.2 is loopback too: answer to it by name
-        from lab.web.guard import LOOPBACK_NAMES
-        app_config["ALLOWED_HOSTS"] = (*LOOPBACK_NAMES, args.host.strip("[]").lower())
-    else:
-        app_config["ALLOWED_HOSTS"] = None     # any name reaches it; the token guards control
+    app_config["ALLOWED_HOSTS"] = allowed_hosts(args.host, args.allow_host)
     DashboardServer(options, app_config, url).run()
 
 

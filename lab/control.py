@@ -98,8 +98,12 @@ def open_lab_process(pid, launcher_pid, run_id=None):
         raise ControlError("lab init can be inspected but not signalled or reniced", 403)
     try:
         pidfd = os.pidfd_open(pid)
-    except (OSError, OverflowError):    # no such pid, or a number no pid can be
+    except (ProcessLookupError, OverflowError):    # no such pid, or a number no pid can be
         raise ControlError(f"{pid} is not a lab process (no such process)", 404)
+    except OSError as exc:                         # EMFILE, EINVAL for 0…: not the student's doing
+        if exc.errno == errno.EINVAL:
+            raise ControlError(f"{pid} is not a lab process (no such process)", 404)
+        raise ControlError(f"cannot open a pidfd for {pid}: {exc.strerror}", 503)
     try:
         # Checked after opening the pidfd: whatever passes here is what the pidfd holds.
         fields = proctree.stat_fields(pid)
@@ -142,25 +146,39 @@ def send_signal(pid, signum, launcher_pid, target="pid", run_id=None, announce=N
 def _signal_group(pgid, signum, launcher_pid):
     """Signal a lab process group, like the terminal does on Ctrl-C.
 
-    Through a pidfd of the group's leader where the kernel allows it (6.9+),
-    so a number reused after the group ended cannot be hit.  Otherwise (old
-    kernel, or the leader has exited and the group lives on) killpg: a group
-    is inside one session and every session below lab init is a lab's, and
-    a pgid is not handed out again while any member of the group lives.
+    At once, through a pidfd of the group's leader, where the kernel allows it
+    (6.9+).  Otherwise (an older kernel, or the leader has exited and the group
+    lives on, as in the orphan lab) member by member, each through its own
+    pidfd after checking it is still in the group: never by a bare number,
+    which could have been reused.
     """
     try:
         leader, _, _ = open_lab_process(pgid, launcher_pid)
-    except ControlError:
-        os.killpg(pgid, signum)
-        return
-    try:
-        signal.pidfd_send_signal(leader, signum, None, PIDFD_SIGNAL_PROCESS_GROUP)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:      # EINVAL: a kernel without group pidfd signals
+    except ControlError as exc:
+        if exc.status != 404:
             raise
-        os.killpg(pgid, signum)
-    finally:
-        os.close(leader)
+        leader = None                       # the leader has exited
+    if leader is not None:
+        try:
+            signal.pidfd_send_signal(leader, signum, None, PIDFD_SIGNAL_PROCESS_GROUP)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:   # EINVAL: a kernel without group pidfd signals
+                raise
+        finally:
+            os.close(leader)
+    for pid in group_members(pgid, launcher_pid):
+        try:
+            pidfd, _, member_pgid = open_lab_process(pid, launcher_pid)
+        except ControlError:
+            continue                        # gone meanwhile
+        try:
+            if member_pgid == pgid:
+                signal.pidfd_send_signal(pidfd, signum)
+        except ProcessLookupError:
+            pass
+        finally:
+            os.close(pidfd)
 
 
 def group_members(pgid, launcher_pid):
@@ -188,13 +206,26 @@ def settle(pids, signum, timeout=0.2):
         done = lambda state: state in (b"Z", b"X")
     else:
         return
-    waiting = list(pids)
+    # A process that catches or ignores a stop has nothing to wait for.
+    waiting = [pid for pid in pids if not (signum in STOPPING and _handles(pid, signum))]
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         waiting = [pid for pid in waiting
                    if (fields := proctree.stat_fields(pid)) is not None and not done(fields[0])]
         if waiting:
             time.sleep(0.002)
+
+
+def _handles(pid, signum):
+    """Does pid catch or ignore signum (SigCgt / SigIgn of /proc/PID/status)?"""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith((b"SigCgt:", b"SigIgn:")) and int(line.split()[1], 16) >> (signum - 1) & 1:
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def renice(pid, nice, launcher_pid):

@@ -50,6 +50,11 @@ OUTPUT_CHUNK = 16384
 TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
 ADOPTEE_GRACE = 0.15     # seconds an adopted zombie waits to be reaped (see Launcher.reap)
 ROWS, COLS = 24, 100
+MAX_EVENT_LINE = 65536   # bytes: a longer line on an event pipe is dropped
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
 
 
 def become_lab_init():
@@ -81,6 +86,7 @@ class Run:
         self.slave = slave          # kept open so helpers can be started on the same terminal
         self.events = events        # read end of the run's event pipe
         self.events_buf = b""
+        self.events_skip = False    # dropping an overlong line until its newline
         self.cap = cap
         self.deadline = time.monotonic() + lifetime
         self.lifetime = lifetime
@@ -136,18 +142,22 @@ class Launcher:
         if self.count_all() >= self.total_cap:
             self.send("error", run=run_id, error=f"total process cap ({self.total_cap}) reached")
             return
-        master, slave = os.openpty()
-        events_r, events_w = os.pipe()
-        scratch = tempfile.mkdtemp(prefix=f"proclab-{self.pid}-{run_id}-")
+        fds, scratch = [], None
         try:
+            master, slave = os.openpty()
+            fds += [master, slave]
+            events_r, events_w = os.pipe()
+            fds += [events_r, events_w]
+            scratch = tempfile.mkdtemp(prefix=f"proclab-{self.pid}-{run_id}-")
             fcntl.ioctl(slave, termios.TIOCSWINSZ,
                         struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
             env = self.lab_env(run_id, scratch)
             pid = os.fork()
-        except BaseException:          # fork failed (EAGAIN), a bad size…: leave nothing open
-            for fd in (master, slave, events_r, events_w):
+        except BaseException:          # no fds or pids left (EMFILE, EAGAIN), a bad size…: leave nothing
+            for fd in fds:
                 os.close(fd)
-            shutil.rmtree(scratch, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
             raise
         if pid == 0:
             try:
@@ -308,6 +318,8 @@ class Launcher:
             self.dying.pop(pid, None)
             run = self.runs.get(run_id)
             closed = run is not None and pid == run.session and run.stopping is not None
+            if run is not None and pid == run.root and run.root_exit is None:
+                run.root_exit = exit_fields(status)    # its session died first (killed): we tell
             self.send("exited", run=run_id, pid=pid, by=self.pid, session_closed=closed,
                       **exit_fields(status))
 
@@ -332,14 +344,19 @@ class Launcher:
             if run.events in self.sel.get_map():
                 self.sel.unregister(run.events)
             return
-        run.events_buf += data
-        lines = run.events_buf.split(b"\n")
+        # Any lab program can write here (it is fd 255 of each): take only lines
+        # of at most MAX_EVENT_LINE bytes holding a JSON object, strict JSON (no
+        # NaN, which a browser cannot parse), and never let a line take lab init down.
+        lines = (run.events_buf + data).split(b"\n")
         run.events_buf = lines.pop()
+        if len(run.events_buf) > MAX_EVENT_LINE:
+            run.events_buf, run.events_skip = b"", True     # drop it, up to its newline
         for line in lines:
-            # Any lab program can write here (it is fd 255 of each): take only
-            # JSON objects, and never let a line take lab init down.
+            if run.events_skip:
+                run.events_skip = False
+                continue
             try:
-                event = json.loads(line)
+                event = json.loads(line, parse_constant=_no_constant)
             except (ValueError, RecursionError):
                 continue
             if not isinstance(event, dict):

@@ -223,15 +223,19 @@ def test_garbage_on_the_event_pipe_harms_no_one(sup):
     other = sup.start_run("t", {}, program("import time; time.sleep(30)"))
     run = sup.start_run("t", {}, program("""
         import os, time
-        for line in (b"[1]", b"42", b'"x"', b"null", b"{bad", b"[" * 5000,
-                     b'{"kind": "root", "pid": "x"}', b'{"kind": "role", "pid": [], "role": 7}'):
+        for line in (b"[1]", b"42", b'"x"', b"null", b"{bad", b"[" * 5000, b'{"kind": "x", "n": NaN}',
+                     b'{"kind": "root", "pid": "x"}', b'{"kind": "role", "pid": [], "role": 7}',
+                     b'{"kind": "role", "pid": 1, "role": "' + b"y" * 300000 + b'"}'):
             os.write(255, line + b"\\n")
+        os.write(255, ('{"kind": "role", "pid": %d, "role": "survivor"}\\n' % os.getpid()).encode())
         print("still here", flush=True)
         time.sleep(30)
     """))
     wait_until(lambda: b"still here" in run.output)
     assert run.state == other.state == "running" and proc_stat(sup.launcher_pid) is not None
-    assert run.root != "x"
+    wait_until(lambda: sup.role_of(run.root) == "survivor")    # the line after the garbage counts
+    told = [m["event"] for m in sup.events if m.get("ev") == "event" and m["run"] == run.id]
+    assert not any(e.get("kind") == "x" or e.get("pid") == 1 for e in told)    # NaN and 300 KB: dropped
     sup.write(other.id, b"x")          # lab init still answers
     sup.stop_run(run.id)
     assert run.state == "ended" and other.state == "running"

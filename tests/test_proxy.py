@@ -30,8 +30,8 @@ def test_the_page_of_a_lab_server_opens_through_the_dashboard(client, engine):
     assert res.status_code == 200 and res.headers["Content-Type"].startswith("text/html")
     assert res.get_data(as_text=True) == "<h1>hello from /index.html?x=1</h1>"
     assert res.headers["Content-Security-Policy"] == "sandbox"        # its scripts are not ours
-    res = client.get(f"/runs/{run.id}/page/caf%C3%A9/a%20b?q=%C3%A9+1&r=%2F")  # sent on as a browser sends it
-    assert res.get_data(as_text=True) == "<h1>hello from /caf%C3%A9/a%20b?q=%C3%A9+1&r=%2F</h1>"
+    res = client.get(f"/runs/{run.id}/page/caf%C3%A9/a%20b%3F?q=%C3%A9+1&r=%2F")  # sent on as a browser sends it
+    assert res.get_data(as_text=True) == "<h1>hello from /caf%C3%A9/a%20b%3F?q=%C3%A9+1&r=%2F</h1>"
     assert client.get(f"/api/runs/{run.id}").get_json()["endpoints"][0]["url"].startswith("http://127.0.0.1:")
     engine.supervisor.stop_run(run.id)
     assert client.get(f"/runs/{run.id}/page/").status_code == 409

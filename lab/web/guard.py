@@ -36,8 +36,10 @@ def host_ok():
 
 def check_host():
     if not host_ok():
-        raise ApiError(403, "unknown Host header: open the dashboard as http://127.0.0.1:PORT/",
-                       {"host": request.host})
+        names = ", ".join(current_app.config["ALLOWED_HOSTS"])
+        raise ApiError(403, f"unknown Host header {request.host!r}: this dashboard answers to {names} "
+                            "(to reach it by another name, start it with --allow-host NAME)",
+                       {"host": request.host, "allowed": list(current_app.config["ALLOWED_HOSTS"])})
 
 
 def origin_ok():
@@ -48,20 +50,26 @@ def origin_ok():
     return urlsplit(origin).netloc == request.host
 
 
-def token_of_request():
+def tokens_of_request():
+    """Every token the request carries: a header, a link's ?token=, a cookie."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
-        return auth[len("Bearer "):].strip()
-    # A link's ?token= wins over a cookie left by an older token.
-    return request.args.get("token") or request.cookies.get(COOKIE)
+        yield auth[len("Bearer "):].strip()
+    yield request.args.get("token")
+    yield request.cookies.get(COOKIE)
+
+
+def token_matches(given):
+    token = current_app.config.get("TOKEN")
+    return bool(given) and bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def may_control():
-    token = current_app.config.get("TOKEN")
-    if not token:
+    """No token set, or any token the request carries is right (an old link's
+    ?token= does not undo a good cookie, nor an old cookie a good link)."""
+    if not current_app.config.get("TOKEN"):
         return True
-    given = token_of_request()
-    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+    return any(token_matches(given) for given in tokens_of_request())
 
 
 def check_control():

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 
-from lab.web.guard import COOKIE, may_control
+from lab.web.guard import COOKIE, may_control, token_matches
 
 bp = Blueprint("pages", __name__)
 
@@ -29,14 +29,15 @@ CSP = "; ".join([
 @bp.get("/")
 def index():
     token = request.args.get("token")
-    if token is not None and may_control():
+    if token is not None and token_matches(token):
         # Keep the other parameters (?lang=zh&projector=1), properly encoded, drop the token.
         rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
         response = redirect(request.path + ("?" + urlencode(rest) if rest else ""))
         response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
         return response
     response = make_response(render_template(
-        "index.html", can_control=may_control(), token_required=bool(current_app.config.get("TOKEN"))))
+        "index.html", can_control=may_control(), token_required=bool(current_app.config.get("TOKEN")),
+        token_wrong=token is not None and not token_matches(token)))
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"    # a URL with ?token= never leaks as a Referer

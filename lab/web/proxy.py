@@ -16,7 +16,7 @@ from lab.web.guard import check_control
 bp = Blueprint("proxy", __name__)
 
 LIMIT = 1024 * 1024
-URL_SAFE = "/:@!$&'()*+,;=-._~?"
+URL_SAFE = "/:@!$&'()*+,;=-._~"     # a %3F in the path stays %3F: not a query
 PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified")
 
 
@@ -43,7 +43,7 @@ def page(run_id, rest):
     # Flask decoded the path; the lab's server gets it encoded again, as a browser sends it.
     path = quote("/" + rest, safe=URL_SAFE)
     if request.query_string:
-        path += "?" + quote_from_bytes(request.query_string, safe=URL_SAFE + "%")
+        path += "?" + quote_from_bytes(request.query_string, safe=URL_SAFE + "?%")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     try:
         conn.request("GET", path, headers={"User-Agent": "proclab-dashboard", "Connection": "close"})

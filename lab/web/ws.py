@@ -1,7 +1,8 @@
 """The websocket /ws: a snapshot, then diffs and events as the hub makes them."""
 import json
+import threading
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from flask_sock import Sock
 
 from lab.hub import CLOSED
@@ -18,10 +19,38 @@ def before_handshake():
     if not origin_ok():
         raise ApiError(403, "cross-origin websocket refused",
                        {"origin": request.headers.get("Origin"), "host": request.host})
-    # Each viewer holds a server thread for as long as it watches: keep some for REST.
+    # Each viewer holds a server thread for as long as it watches: keep some for
+    # REST.  A slot is taken here, before the handshake, and given back when the
+    # request ends, so many handshakes at once cannot overshoot the cap.
     limit = current_app.config["MAX_VIEWERS"]
-    if len(current_app.extensions["proclab"].hub.viewers) >= limit:
+    slots = current_app.extensions.setdefault("proclab_viewer_slots", ViewerSlots())
+    if not slots.take(limit):
         raise ApiError(503, f"too many viewers (at most {limit}): try again later")
+    g.viewer_slot = slots
+
+
+@bp.teardown_request
+def give_back_slot(exc):
+    slots = g.pop("viewer_slot", None)
+    if slots is not None:
+        slots.give_back()
+
+
+class ViewerSlots:
+    def __init__(self):
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def take(self, limit):
+        with self.lock:
+            if self.used >= limit:
+                return False
+            self.used += 1
+            return True
+
+    def give_back(self):
+        with self.lock:
+            self.used -= 1
 
 
 @sock.route("/ws", bp=bp)

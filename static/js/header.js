@@ -69,8 +69,10 @@ export function setupHeader(store, ui) {
   const note = document.getElementById('watch-note');
   const renderWatch = () => {
     note.hidden = ui.canControl;
-    note.textContent = t('hdr.watchOnly');
-    note.title = t(document.body.dataset.tokenRequired === 'true' ? 'hdr.watchOnlyToken' : 'hdr.watchOnlyTitle');
+    const wrong = document.body.dataset.tokenWrong === 'true';    // an old or mistyped link
+    note.textContent = t(wrong ? 'hdr.watchOnlyBadToken' : 'hdr.watchOnly');
+    note.title = t(wrong ? 'hdr.watchOnlyBadTokenTitle'
+      : document.body.dataset.tokenRequired === 'true' ? 'hdr.watchOnlyToken' : 'hdr.watchOnlyTitle');
   };
   onLang(renderWatch);
   renderWatch();
