@@ -327,3 +327,42 @@ def test_sockets_view_shows_the_backlog_of_an_iterative_server(live_server, open
         shot(page, "sockets-4-projector-zh")
     finally:
         stop_everything(server)
+
+
+def test_the_watched_run_stays_in_sight_and_reset_reads_when_armed(live_server, open_page):
+    """Ended runs never push the watched one out of the runs strip; the header's
+    buttons stay readable under the mouse; the ps table's PRI is ps's."""
+    server = live_server()
+    page = open_page(server)
+    try:
+        for _ in range(5):
+            run = api(server, "POST", "/api/labs/fork_basics/start")
+            api(server, "DELETE", f"/api/runs/{run['run']}")
+        for lab in ("driver_conductor", "orphan", "semaphore"):
+            api(server, "POST", f"/api/labs/{lab}/start")
+        start_from_labs_panel(page, "zombie")
+        expect(page.locator("#runbar .run-chip.live")).to_have_count(4)
+        chip = page.locator("#runbar .run-chip.selected")
+        expect(chip).to_have_attribute("data-run", "r9")
+        box, strip = chip.bounding_box(), page.locator("#runbar .run-chips").bounding_box()
+        assert strip["x"] <= box["x"] and box["x"] + box["width"] <= strip["x"] + strip["width"] + 1
+        expect(chip.locator(".chip-stop")).to_be_visible()
+
+        page.click("#view-tabs [data-tab=table]")
+        pid = int(node_pid := page.locator("#table tr[data-pid]").first.get_attribute("data-pid"))
+        ps_pri = os.popen(f"ps -o pri= -p {pid}").read().strip()
+        cells = page.locator(f'#table tr[data-pid="{node_pid}"] td')
+        heads = page.locator("#table thead th").all_inner_texts()
+        assert cells.nth([h.strip() for h in heads].index("PRI")).inner_text().strip() == ps_pri
+
+        reset = page.locator("#btn-reset")
+        reset.hover()
+        reset.click()                                  # armed: "click again"
+        colour = reset.evaluate("(el) => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]")
+        assert colour == ["rgb(255, 255, 255)", "rgb(198, 40, 40)"], colour
+        page.locator("#btn-labs").hover()
+        labs = page.locator("#btn-labs").evaluate("(el) => getComputedStyle(el).color")
+        assert labs == "rgb(232, 237, 243)", labs       # light text on the dark bar, hovered or not
+        shot(page, "runbar-reset-armed")
+    finally:
+        stop_everything(server)

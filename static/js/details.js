@@ -64,7 +64,7 @@ export class DetailsView {
     if (obj.state === 'Z' && !gone) tags.push(h('span', { class: 'tag tag-zombie' }, t('tag.zombie')));
     if (kind === 'orphan') tags.push(h('span', { class: 'tag tag-orphan' }, t('tag.orphan')));
     if (kind === 'session') tags.push(h('span', { class: 'tag tag-session' }, t('tag.session')));
-    const wchan = explainWchan(obj.wchan);
+    const wchan = explainWchan(obj.wchan, obj);
     const doing = gone ? [t('det.goneNote')] : [L(STATES[obj.state]) || obj.state];
     if (!gone && wchan && obj.state !== 'R' && obj.state !== 'Z') doing.push(L(wchan));
     fill(this.head, 
@@ -91,7 +91,7 @@ export class DetailsView {
       ['PID', obj.pid], ['PPID', this.store.proc(obj.ppid) ? link(obj.ppid) : obj.ppid],
       ['PGID', obj.pgid], ['SID', obj.sid], ['TPGID', obj.tpgid],
       [t('f.run'), obj.run ?? '–'], [t('f.role'), obj.role ?? '–'], [t('f.name'), obj.name],
-      ['STAT', obj.stat], ['NI', obj.nice ?? '-'], ['PRI', obj.priority],
+      ['STAT', obj.stat], ['NI', obj.nice ?? '-'], ['PRI', 39 - obj.priority],
       [t('f.threads'), obj.threads], ['%CPU', this.cpuEl = h('span', null, (obj.cpu ?? 0).toFixed(1))],
       ['RSS', this.rssEl = h('span', null, fmtBytes(obj.rss))],
       [t('f.started'), started, 'wide'], ['WCHAN', obj.wchan || '–', 'wide'],

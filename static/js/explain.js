@@ -45,13 +45,19 @@ const WCHAN = [
     { en: 'in recv(): waiting for data on a socket', zh: '在 recv() 中: 等待套接字数据' }],
   [/^(inet_wait_for_connect|__inet_stream_connect)$/, { en: 'in connect(): waiting for the other side', zh: '在 connect() 中: 等待对方' }],
   [/(sigsuspend|sys_pause|sigtimedwait)$/, { en: 'in pause(): waiting for a signal', zh: '在 pause() 中: 等待信号' }],
-  [/^(wait_woken|n_tty_read)$/, { en: 'reading the terminal: waiting for a key', zh: '读终端: 等待按键' }],
+  // wait_woken is shared: a terminal read (n_tty_read) and a TCP recv() both sleep there.
+  [/^n_tty_read$/, { en: 'reading the terminal: waiting for a key', zh: '读终端: 等待按键' }],
+  [/^wait_woken$/, { en: 'waiting for input: a key on its terminal, or data on a socket (recv)',
+    zh: '等待输入: 终端按键, 或套接字上的数据 (recv)' }],
   [/^(do_signal_stop|get_signal)$/, { en: 'stopped: waiting for SIGCONT', zh: '已暂停: 等待 SIGCONT' }],
   [/^(ptrace_stop)$/, { en: 'stopped by a debugger', zh: '被调试器暂停' }],
 ];
 
-export function explainWchan(wchan) {
+export function explainWchan(wchan, obj) {
   if (!wchan || wchan === '0' || wchan === '-') return null;
+  if (wchan === 'wait_woken' && obj && !(obj.sockets || []).length) {    // no socket: it is the terminal
+    return { en: 'reading the terminal: waiting for a key', zh: '读终端: 等待按键' };
+  }
   for (const [re, text] of WCHAN) if (re.test(wchan)) return text;
   return { en: `in the kernel function ${wchan}`, zh: `在内核函数 ${wchan} 中` };
 }

@@ -67,7 +67,7 @@ ui.setProjector = (on) => {
   ui.projector = on;
   body.classList.toggle('projector', on);
   $('btn-projector').setAttribute('aria-pressed', String(on));
-  ui.tree.maxAuto = on ? 1.4 : 1.15;
+  ui.tree.maxAuto = on ? 1.7 : 1.15;     // a projector's big screen: bigger nodes
   ui.terminals.setFontSize(on ? 17 : 13);
   const url = new URL(location.href);
   if (on) url.searchParams.set('projector', '1');

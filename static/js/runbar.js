@@ -8,7 +8,7 @@ import { attempt, toast } from './toast.js';
 import { runLabel } from './procinfo.js';
 import { reasonText } from './eventfmt.js';
 
-const KEEP_ENDED = 4;
+const KEEP_ENDED = 3;
 const TERMINAL_KEYS = new Set(['\x03', '\x1c', '\x1a', '\x04']);   // these have buttons on the terminal
 
 export class RunBar {
@@ -30,12 +30,25 @@ export class RunBar {
       runs.map((r) => [r.id, r.state, r.reason, (r.endpoints || []).map((e) => e.url)])]);
     if (sig === this.sig) return;      // buttons stay put: a click is never lost to a re-render
     this.sig = sig;
+    // Live runs first, then the last few ended ones: a new run is never pushed out of sight.
     const ended = new Set(runs.filter((r) => r.state === 'ended').slice(-KEEP_ENDED).map((r) => r.id));
-    const shown = runs.filter((r) => r.state !== 'ended' || ended.has(r.id) || r.id === store.selectedRun);
+    const shown = [...runs.filter((r) => r.state !== 'ended'),
+      ...runs.filter((r) => r.state === 'ended' && (ended.has(r.id) || r.id === store.selectedRun)).reverse()];
     this.host.querySelector('.runbar-label').textContent = t('runs.title');
     fill(this.chips, ...(shown.length ? shown.map((r) => this.chip(r))
       : [h('span', { class: 'muted' }, t('runs.none'))]));
+    this.revealSelected();
     this.renderActions();
+  }
+
+  // The watched run's chip scrolled into the strip's view (sideways only: the page stays put).
+  revealSelected() {
+    const chip = this.chips.querySelector('.run-chip.selected');
+    if (!chip) return;
+    const left = chip.offsetLeft - this.chips.offsetLeft;
+    const right = left + chip.offsetWidth;
+    if (left < this.chips.scrollLeft) this.chips.scrollLeft = left - 4;
+    else if (right > this.chips.scrollLeft + this.chips.clientWidth) this.chips.scrollLeft = right - this.chips.clientWidth + 4;
   }
 
   chip(run) {

@@ -13,7 +13,8 @@ const COLUMNS = [
   { key: 'tpgid', head: 'TPGID', num: true },
   { key: 'stat', head: 'STAT' },
   { key: 'nice', head: 'NI', num: true, show: (p) => (p.nice === null ? '-' : p.nice) },
-  { key: 'priority', head: 'PRI', num: true },
+  // ps -o pri is 39 − (20 + nice) (higher runs first); /proc's priority, top's PR, is 20 + nice.
+  { key: 'priority', head: 'PRI', num: true, get: (p) => 39 - p.priority, title: 'table.pri' },
   { key: 'cpu', head: '%CPU', num: true, show: (p) => (p.cpu ?? 0).toFixed(1) },
   { key: 'rss', head: 'RSS', num: true, show: (p) => Math.round((p.rss || 0) / 1024), title: 'table.rss' },
   { key: 'threads', head: 'THR', num: true },

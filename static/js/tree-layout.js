@@ -34,7 +34,10 @@ export function layoutTree(entries, rootPid, maxCols = 99, minPer = 1) {
     n.depth = depth;
     maxDepth = Math.max(maxDepth, depth);
     order.push(n.pid);
-    const kids = n.kids.filter((k) => !seen.has(k.pid)).sort((a, b) => a.pid - b.pid);
+    // Under lab init, a run's session, its adopted orphans and its helpers (clients)
+    // stay together, run after run; elsewhere, children by PID.
+    const kids = n.kids.filter((k) => !seen.has(k.pid))
+      .sort(n.pid === rootPid ? (a, b) => runOrder(a.obj.run) - runOrder(b.obj.run) || a.pid - b.pid : (a, b) => a.pid - b.pid);
     const leaves = kids.filter((k) => !k.kids.length);
     const per = Math.min(leaves.length, Math.max(minPer, maxCols - depth - 1));
     const pack = n.pid !== rootPid && leaves.length >= 3 && per >= 2;
@@ -103,6 +106,12 @@ export function layoutTree(entries, rootPid, maxCols = 99, minPer = 1) {
     height: y(Math.max(row, 1)) + GEO.PAD - (GEO.ROW - GEO.H),
     rowY: y,
   };
+}
+
+// "r12" -> 12; processes of no run last.
+function runOrder(run) {
+  const m = /^r(\d+)$/.exec(run || '');
+  return m ? Number(m[1]) : Infinity;
 }
 
 // How many columns fit in `width` pixels at `scale`.

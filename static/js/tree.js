@@ -72,7 +72,8 @@ export class TreeView {
     this.applyZoom(lay);
     const live = [...store.runs.values()].some((r) => r.state !== 'ended');
     this.empty.hidden = live || store.procs.size > 1 || store.ghosts.size > 0;
-    this.empty.textContent = store.connState === 'live' || store.procs.size ? t('tree.empty') : t('tree.waiting');
+    const where = document.body.classList.contains('projector') ? 'tree.emptyProjector' : 'tree.empty';   // no labs panel there
+    this.empty.textContent = store.connState === 'live' || store.procs.size ? t(where) : t('tree.waiting');
     if (this.revealSelected) { this.revealSelected = false; this.reveal(store.selectedPid); }
   }
 
@@ -115,14 +116,23 @@ export class TreeView {
 
   renderBands(lay) {
     clear(this.gBands);
+    // One band per run, over everything of it that hangs under lab init: its
+    // session, the orphans lab init adopted and the helpers it started (clients).
+    const runs = new Map();     // run -> {x, top, bottom}
     for (const n of lay.nodes) {
-      if (n.ghost || kindOf(this.store, n.obj) !== 'session') continue;
-      const top = lay.rowY(n.row) - 6;
-      const bottom = lay.rowY(n.lastRow) + GEO.H + 6;
-      const selected = n.obj.run === this.store.selectedRun;
+      if (n.obj.ppid !== this.store.launcherPid || !n.obj.run) continue;
+      const band = runs.get(n.obj.run) || { x: n.x, top: Infinity, bottom: -Infinity, session: false };
+      band.top = Math.min(band.top, lay.rowY(n.row) - 6);
+      band.bottom = Math.max(band.bottom, lay.rowY(n.lastRow) + GEO.H + 6);
+      band.session ||= !n.ghost && kindOf(this.store, n.obj) === 'session';
+      runs.set(n.obj.run, band);
+    }
+    for (const [run, band] of runs) {
+      if (!band.session) continue;         // a run's leftovers after its session ended: no band
+      const selected = run === this.store.selectedRun;
       this.gBands.append(svg('rect', {
-        class: `band${selected ? ' band-selected' : ''}`, x: n.x - 8, y: top,
-        width: lay.width - n.x - GEO.PAD + 14, height: bottom - top, rx: 10,
+        class: `band${selected ? ' band-selected' : ''}`, x: band.x - 8, y: band.top,
+        width: lay.width - band.x - GEO.PAD + 14, height: band.bottom - band.top, rx: 10,
       }));
     }
     for (const g of lay.groups) {
