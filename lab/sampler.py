@@ -134,9 +134,10 @@ def lifecycle(old, new, t=None):
                 events.append(dict(base, kind="socket", change="opened", socket=sock,
                                    text=f"{pid} opened {sock['proto']} {sock['laddr']} {sock['status']}"))
             elif (prev["status"], prev["raddr"]) != (sock["status"], sock["raddr"]):
+                change = (f"{prev['status']} → {sock['status']}" if prev["status"] != sock["status"]
+                          else f"{sock['status']}, now with {sock['raddr'] or 'no peer'}")   # the fd was reused
                 events.append(dict(base, kind="socket", change="changed", socket=sock,
-                                   text=f"{pid} {sock['proto']} {sock['laddr']} "
-                                        f"{prev['status']} → {sock['status']}"))
+                                   text=f"{pid} {sock['proto']} {sock['laddr']} {change}"))
         for key, sock in old_socks.items():
             if key not in new_socks:
                 events.append(dict(base, kind="socket", change="closed", socket=sock,

@@ -210,7 +210,7 @@ def test_projector_mode_and_language_switch(live_server, open_page):
         expect(page.locator(".lab-head[data-lab=driver_conductor] .lab-title")).to_have_text("司机和售票员")
         start_from_labs_panel(page, "driver_conductor")
         expect(page.locator("#labs")).to_be_hidden()
-        expect(node(page, "conductor")).to_have_count(1)
+        expect(node(page, "售票员")).to_have_count(1)               # roles in the chosen language too
         page.keyboard.press("j")                                    # select a process with the keyboard
         expect(page.locator(".det-pid")).to_be_visible()
         shot(page, "projector-1-zh")
@@ -294,6 +294,9 @@ def test_sockets_view_shows_the_backlog_of_an_iterative_server(live_server, open
         expect(connected.locator(f'.sk-pid[data-pid="{server_pid}"]')).to_be_visible()
         expect(waiting.locator(".sk-kernel")).to_have_text("kernel (no process)")   # nobody accept()ed it
         expect(listening).to_contain_text("1 waiting in the backlog")
+        # a socket seen in the kernel's table a moment before in its process's fds has no holder yet
+        expect(waiting).to_have_attribute("data-client-pid", re.compile(r"^\d+$"))
+        expect(connected).to_have_attribute("data-client-pid", re.compile(r"^\d+$"))
         second = int(waiting.get_attribute("data-client-pid"))
         first = int(connected.get_attribute("data-client-pid"))
         shot(page, "sockets-1-backlog")

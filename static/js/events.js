@@ -3,6 +3,7 @@
 
 import { h, clear, fmtTime, download, fill } from './dom.js';
 import { t, onLang } from './i18n.js';
+import { roleText } from './procinfo.js';
 import { CATEGORY, ICON, isNoise, eventText } from './eventfmt.js';
 
 const MAX = 1000;
@@ -84,7 +85,7 @@ export class EventsView {
 
   row(entry) {
     const e = entry.e;
-    const pidPart = e.pid ? [h('span', { class: 'ev-pid' }, e.pid), e.role ? h('span', { class: 'ev-role' }, e.role) : null] : null;
+    const pidPart = e.pid ? [h('span', { class: 'ev-pid' }, e.pid), e.role ? h('span', { class: 'ev-role' }, roleText(e.role)) : null] : null;
     return h('li', { class: `ev ev-${entry.cat} kind-${e.kind}`, 'data-kind': e.kind, 'data-run': e.run ?? '' },
       h('time', { class: 'ev-time' }, fmtTime(e.t || Date.now() / 1000)),
       h('span', { class: 'ev-run' }, e.run || ''),

@@ -36,7 +36,14 @@ export function displayName(store, obj) {
   const kind = kindOf(store, obj);
   if (kind === 'init') return t('proc.labinit');
   if (kind === 'session') return `${obj.run} · ${runLabel(store, obj.run) || t('proc.session')}`;
-  return obj.role || shortCmd(obj);
+  return obj.role ? roleText(obj.role) : shortCmd(obj);
+}
+
+// A role in the chosen language: "worker 3" -> "工作进程 3"; a role no lab uses stays as it is.
+const ROLES = ['parent', 'child', 'grandchild', 'root', 'driver', 'conductor', 'server', 'client', 'worker'];
+export function roleText(role) {
+  const [word, ...rest] = String(role).split(' ');
+  return ROLES.includes(word) ? [t(`role.${word}`), ...rest].join(' ') : role;
 }
 
 export function stateClass(state) {
