@@ -237,13 +237,15 @@ class ProcReader:
         signals = {"caught": sigs(b"\nSigCgt:"), "ignored": sigs(b"\nSigIgn:"),
                    "blocked": sigs(b"\nSigBlk:"), "pending": sigs(b"\nShdPnd:")}
 
-        wchan = None
+        wchan = syscall = None
         if state not in "RZX":
             try:
                 w = _read_at(dfd, "wchan").strip()
             except PermissionError:     # another user's process without ptrace rights
                 w = b""
             wchan = w.decode("ascii", "replace") if w not in (b"", b"0") else None
+            if wchan and wchan.split(".")[0] in AMBIGUOUS_WCHAN:   # poll_schedule_timeout.constprop.0
+                syscall = _syscall_name(dfd)
 
         if state in "ZX":
             argv = []               # a zombie has no memory, hence no argv
@@ -279,8 +281,34 @@ class ProcReader:
             # kernels sum the per-CPU counters only for status).
             "rss": kb(b"\nVmRSS:") * 1024,
             "started": BOOT_TIME + starttime / CLK_TCK,
-            "signals": signals, "wchan": wchan, "sockets": sockets,
+            "signals": signals, "wchan": wchan, "syscall": syscall, "sockets": sockets,
         }
+
+
+# --- which system call a sleeping process is in -----------------------------------
+
+# Wait channels several system calls share: on 6.x kernels select() and poll()
+# both sleep in poll_schedule_timeout, and a terminal read and a TCP recv() both
+# in wait_woken.  For those (and only those: it is one more file) the system
+# call's number, from /proc/PID/syscall, tells which.
+AMBIGUOUS_WCHAN = {"poll_schedule_timeout", "wait_woken"}
+_SYSCALLS = {
+    "x86_64": {0: "read", 7: "poll", 17: "pread64", 19: "readv", 23: "select", 45: "recvfrom",
+               47: "recvmsg", 270: "pselect6", 271: "ppoll"},
+    "aarch64": {63: "read", 65: "readv", 67: "pread64", 72: "pselect6", 73: "ppoll",
+                207: "recvfrom", 212: "recvmsg"},
+}.get(os.uname().machine, {})
+
+
+def _syscall_name(dfd):
+    try:
+        data = _read_at(dfd, "syscall").split()
+    except OSError:             # no ptrace rights, or gone
+        return None
+    try:
+        return _SYSCALLS.get(int(data[0])) if data else None
+    except ValueError:          # "running"
+        return None
 
 
 # --- sockets ------------------------------------------------------------------

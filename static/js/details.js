@@ -95,6 +95,7 @@ export class DetailsView {
       [t('f.threads'), obj.threads], ['%CPU', this.cpuEl = h('span', null, (obj.cpu ?? 0).toFixed(1))],
       ['RSS', this.rssEl = h('span', null, fmtBytes(obj.rss))],
       [t('f.started'), started, 'wide'], ['WCHAN', obj.wchan || '–', 'wide'],
+      ...(obj.syscall ? [[t('f.syscall'), `${obj.syscall}()`, 'wide']] : []),
     ];
     const statRows = explainStat(obj.stat).map((f) => h('li', null,
       h('code', { class: 'flag' }, f.flag), h('span', null, L(f.text))));

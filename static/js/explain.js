@@ -53,12 +53,21 @@ const WCHAN = [
   [/^(ptrace_stop)$/, { en: 'stopped by a debugger', zh: '被调试器暂停' }],
 ];
 
+// Shared wait channels, told apart by the system call the sampler read (lab/procfs.py).
+const BY_SYSCALL = {
+  select: 'do_select', pselect6: 'do_select', poll: 'do_sys_poll', ppoll: 'do_sys_poll',
+  read: 'n_tty_read', readv: 'n_tty_read', recvfrom: 'sk_wait_data', recvmsg: 'sk_wait_data',
+};
+
 export function explainWchan(wchan, obj) {
   if (!wchan || wchan === '0' || wchan === '-') return null;
-  if (wchan === 'wait_woken' && obj && !(obj.sockets || []).length) {    // no socket: it is the terminal
-    return { en: 'reading the terminal: waiting for a key', zh: '读终端: 等待按键' };
+  let base = wchan.split('.')[0];                 // poll_schedule_timeout.constprop.0
+  if (obj && obj.syscall && BY_SYSCALL[obj.syscall]) base = BY_SYSCALL[obj.syscall];
+  else if (base === 'wait_woken' && obj && !(obj.sockets || []).length) base = 'n_tty_read';   // no socket: the terminal
+  else if (base === 'poll_schedule_timeout') {
+    return { en: 'in select() or poll(): waiting for a file descriptor', zh: '在 select() 或 poll() 中: 等待文件描述符就绪' };
   }
-  for (const [re, text] of WCHAN) if (re.test(wchan)) return text;
+  for (const [re, text] of WCHAN) if (re.test(base)) return text;
   return { en: `in the kernel function ${wchan}`, zh: `在内核函数 ${wchan} 中` };
 }
 
