@@ -99,7 +99,14 @@ def main(argv=None):
     parser.add_argument("--lifetime", type=float, default=900.0, help="seconds a run may live")
     args = parser.parse_args(argv)
 
+    for name in args.allow_host:
+        # "lab.example" or "::1" or "[::1]", not "lab.example:8000" nor "[::1]:80"
+        if (name.startswith("[") and not name.endswith("]")) or (not name.startswith("[") and name.count(":") == 1):
+            parser.error(f"--allow-host {name}: give a name without a port")
     token = control_token(args.host, args.token)
+    if args.allow_host and token is None:
+        # another name (a proxy's) means others may reach it: control needs a token
+        token = secrets.token_urlsafe(18)
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     url = f"http://{host}:{args.port}/" + (f"?token={token}" if token else "")
     options = {

@@ -150,7 +150,8 @@ def _signal_group(pgid, signum, launcher_pid):
     (6.9+).  Otherwise (an older kernel, or the leader has exited and the group
     lives on, as in the orphan lab) member by member, each through its own
     pidfd after checking it is still in the group: never by a bare number,
-    which could have been reused.
+    which could have been reused.  Unlike killpg, that is not atomic: a member
+    forked during the loop is missed (the lab's orphaned groups rarely fork).
     """
     try:
         leader, _, _ = open_lab_process(pgid, launcher_pid)

@@ -49,6 +49,7 @@ EVENTS_FD = 255          # where every lab process finds its event pipe (like ba
 OUTPUT_CHUNK = 16384
 TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
 ADOPTEE_GRACE = 0.15     # seconds an adopted zombie waits to be reaped (see Launcher.reap)
+MAX_DYING = 32           # adopted zombies waiting at most; beyond, they are reaped at once
 ROWS, COLS = 24, 100
 MAX_EVENT_LINE = 65536   # bytes: a longer line on an event pipe is dropped
 
@@ -92,6 +93,7 @@ class Run:
         self.lifetime = lifetime
         self.stopping = None        # the reason, once we decided to stop it
         self.root_exit = None
+        self.empty_since = None     # when only the session was first seen left
 
 
 class Launcher:
@@ -211,7 +213,7 @@ class Launcher:
         run = self.runs.get(msg["run"])
         if run is None or run.stopping:
             raise ValueError(f"no running run {msg['run']}")
-        if len(self.members(run)) >= run.cap:
+        if len([p for p in self.members(run) if p not in self.dying]) >= run.cap:
             self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
             return
         events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
@@ -264,7 +266,7 @@ class Launcher:
         return out
 
     def count_all(self):
-        return len(proctree.descendants(self.pid))
+        return len([p for p in proctree.descendants(self.pid) if p not in self.dying])
 
     # -- stopping -------------------------------------------------------------
     def stop(self, run, reason):
@@ -304,11 +306,20 @@ class Launcher:
                 continue
             if info is None:
                 continue
-            if pid not in self.direct and now - self.dying.setdefault(pid, now) < ADOPTEE_GRACE:
-                continue
             run_id = self.run_of(pid)
-            if run_id in self.runs:      # its last words on the event pipe go before its exit
-                self.on_events(self.runs[run_id])
+            run = self.runs.get(run_id)
+            stopping = run is not None and run.stopping is not None
+            # The grace is for a story being told in a running run: not while a
+            # run is being stopped, nor for a flood of orphans (the zombies would
+            # pile up), nor for a zombie whose run is unknown or over.
+            if (pid not in self.direct and run is not None and not stopping and len(self.dying) < MAX_DYING
+                    and now - self.dying.setdefault(pid, now) < ADOPTEE_GRACE):
+                continue
+            # A stopped run's session (its "shell") is told last, after its programs.
+            if stopping and pid == run.session and any(p != pid for p in self.members(run)):
+                continue
+            if run is not None:          # its last words on the event pipe go before its exit
+                self.on_events(run)
             try:
                 _, status = os.waitpid(pid, 0)
             except ChildProcessError:
@@ -316,8 +327,7 @@ class Launcher:
             self.owner.pop(pid, None)
             self.direct.discard(pid)
             self.dying.pop(pid, None)
-            run = self.runs.get(run_id)
-            closed = run is not None and pid == run.session and run.stopping is not None
+            closed = stopping and pid == run.session
             if run is not None and pid == run.root and run.root_exit is None:
                 run.root_exit = exit_fields(status)    # its session died first (killed): we tell
             self.send("exited", run=run_id, pid=pid, by=self.pid, session_closed=closed,
@@ -375,7 +385,8 @@ class Launcher:
         total = 0
         for run in list(self.runs.values()):
             members = self.members(run)
-            lab = [p for p in members if p != run.session]
+            # Zombies waiting out their grace are not processes any more: no cap counts them.
+            lab = [p for p in members if p != run.session and p not in self.dying]
             total += len(lab)
             if run.stopping is None:
                 if len(lab) > run.cap:
@@ -383,7 +394,13 @@ class Launcher:
                 elif time.monotonic() > run.deadline:
                     self.stop(run, f"lifetime of {run.lifetime:g} s reached")
                 elif run.root is not None and not lab:
-                    self.stop(run, "finished")      # only the session is left
+                    # Only the session is left.  It reaped the program and is about to
+                    # say how it ended: wait for those words (a moment at most).
+                    run.empty_since = run.empty_since or time.monotonic()
+                    if run.root_exit is not None or time.monotonic() - run.empty_since > 0.5:
+                        self.stop(run, "finished")
+                else:
+                    run.empty_since = None
             elif not members:
                 self.end(run)
         if total > self.total_cap:

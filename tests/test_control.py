@@ -270,3 +270,13 @@ def test_group_signal_reaches_a_group_whose_leader_has_exited(client, engine):
     assert proc_stat(child)[0] == "T"
     client.post(f"/api/processes/{child}/signal", json={"signal": "SIGCONT", "target": "group"})
     assert proc_stat(child)[0] in "RS"
+
+
+def test_a_failed_act_is_not_logged_as_done(client, engine):
+    """Typing into a run that has ended is refused before anything is told."""
+    run = start(client, "fork_basics")
+    client.delete(f"/api/runs/{run['run']}")
+    before = len(engine.hub.events)
+    res = client.post(f"/api/runs/{run['run']}/terminal", json={"data": "hello\n"})
+    assert res.status_code == 404 and "no running run" in res.get_json()["error"]
+    assert not [e for e in list(engine.hub.events)[before:] if e.get("action") == "input"]

@@ -239,3 +239,27 @@ def test_garbage_on_the_event_pipe_harms_no_one(sup):
     sup.write(other.id, b"x")          # lab init still answers
     sup.stop_run(run.id)
     assert run.state == "ended" and other.state == "running"
+
+
+def test_orphans_that_come_and_go_do_not_count_against_the_cap(sup):
+    """Adopted zombies wait a moment to be reaped (so the log tells their parent's
+    death first); while they wait they are no processes for the caps."""
+    run = sup.start_run("t", {}, program("""
+        import os, time
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            pid = os.fork()
+            if pid == 0:
+                if os.fork() == 0:        # orphaned at once, then gone
+                    time.sleep(0.005)
+                    os._exit(0)
+                os._exit(0)
+            os.waitpid(pid, 0)
+        print("done", flush=True)
+        time.sleep(30)
+    """))
+    wait_until(lambda: b"done" in run.output or run.state == "ended", timeout=10)
+    assert run.state == "running", run.reason
+    sup.stop_run(run.id)
+    told = [m for m in sup.events if m.get("ev") == "exited" and m.get("run") == run.id]
+    assert told[-1]["pid"] == run.session and told[-1]["session_closed"]   # the shell is told last

@@ -1,4 +1,5 @@
 """REST: the catalogue, runs, terminals, actions, signals, renice, snapshot."""
+import contextlib
 import importlib.util
 import os
 import time
@@ -34,6 +35,19 @@ def resample():
 def controlled(action, text, **fields):
     announce(action, text, **fields)
     resample()
+
+
+@contextlib.contextmanager
+def acting(action, text, **fields):
+    """Announce, act, and if the act fails say so in the log too; re-sample either way."""
+    announce(action, text, **fields)
+    try:
+        yield
+    except Exception as exc:
+        announce("refused", f"{text}: failed: {exc}", **fields)
+        raise
+    finally:
+        resample()
 
 
 def _run_or_404(run_id):
@@ -116,18 +130,16 @@ def stop(run_id):
     check_control()
     run = _run_or_404(run_id)
     if run.state != "ended":
-        announce("stop", f"stop run {run_id}", run=run_id, pid=run.root)
-    run = engine().supervisor.stop_run(run_id, "stopped from the dashboard")
-    resample()
+        with acting("stop", f"stop run {run_id}", run=run_id, pid=run.root):
+            run = engine().supervisor.stop_run(run_id, "stopped from the dashboard")
     return jsonify(run.to_json())
 
 
 @bp.post("/reset")
 def reset():
     check_control()
-    announce("reset", "reset: stop every run", run=None, pid=None)
-    stopped = engine().supervisor.reset()
-    resample()
+    with acting("reset", "reset: stop every run", run=None, pid=None):
+        stopped = engine().supervisor.reset()
     return jsonify({"stopped": stopped})
 
 
@@ -142,7 +154,7 @@ def terminal_read(run_id):
 def terminal_write(run_id):
     """{"data": "text typed"} or {"key": "ctrl_c" | "ctrl_backslash" | "ctrl_z" | "ctrl_d" | "enter"}."""
     check_control()
-    _run_or_404(run_id)
+    run = _run_or_404(run_id)
     body = json_body()
     if "key" in body:
         key = body["key"]
@@ -157,10 +169,11 @@ def terminal_write(run_id):
     else:
         raise ApiError(400, "send {\"data\": \"text\"} (at most 4096 characters) or {\"key\": name}",
                        {"keys": list(KEYS)})
-    announce("key" if "key" in body else "input",
-             f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None)
-    engine().supervisor.write(run_id, data)
-    resample()
+    if run.state == "ended":         # checked before anything is told
+        raise ApiError(404, f"no running run {run_id!r}")
+    with acting("key" if "key" in body else "input",
+                f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None):
+        engine().supervisor.write(run_id, data)
     return jsonify({"run": run_id, "written": len(data)})
 
 
@@ -179,34 +192,39 @@ def action(run_id, action_id):
     sup = engine().supervisor
     told = {"run": run_id, "label": act.label, "id": action_id}
     if act.kind == "key":
-        announce("action", f"{act.label.get('en', action_id)}: key {act.key!r} to run {run_id}", pid=None, **told)
-        sup.write(run_id, act.key.encode())
-        resample()
+        with acting("action", f"{act.label.get('en', action_id)}: key {act.key!r} to run {run_id}",
+                    pid=None, **told):
+            sup.write(run_id, act.key.encode())
         return jsonify({"action": action_id, "kind": "key"})
     if act.kind == "spawn":
         argv = _fill_endpoint(run, act.argv)
-        announce("action", f"{act.label.get('en', action_id)}: helper started in run {run_id}", pid=None, **told)
-        sup.spawn(run_id, argv)
-        resample()
+        with acting("action", f"{act.label.get('en', action_id)}: helper started in run {run_id}",
+                    pid=None, **told):
+            sup.spawn(run_id, argv)
         return jsonify({"action": action_id, "kind": "spawn"})
     signum, name = control.parse_signal(act.signal)
-    sent, refused = [], []
+    sent, role = [], act.role.rstrip("*")
     pids = sup.pids_with_role(run_id, act.role)
     if act.pick in ("newest", "oldest"):
         pids = _by_age(pids, youngest_first=act.pick == "newest")
-    for pid in pids:
-        if sent and act.pick != "all":
-            break
-        role = act.role.rstrip("*")
-        try:
-            control.send_signal(pid, signum, engine().launcher_pid, run_id=run_id, announce=lambda *_: announce(
-                "action", f"{act.label.get('en', action_id)}: {name} → {role} {pid}", pid=pid, signal=name, role=role, **told))
-            sent.append(pid)
-        except control.ControlError:
-            refused.append(pid)      # it exited since it said its role
+    try:
+        for pid in pids:
+            if sent and act.pick != "all":
+                break
+            text = f"{act.label.get('en', action_id)}: {name} → {role} {pid}"
+            told_now = []
+            try:
+                control.send_signal(pid, signum, engine().launcher_pid, run_id=run_id, announce=lambda *_: (
+                    told_now.append(pid),
+                    announce("action", text, pid=pid, signal=name, role=role, **told)))
+                sent.append(pid)
+            except control.ControlError as exc:    # it exited since it said its role
+                if told_now:                       # ... between the check and the send
+                    announce("refused", f"{text}: {exc}", pid=pid, signal=name, role=role, **told)
+    finally:
+        resample()
     if not sent:
         raise ApiError(409, f"no live process with role {act.role!r} in run {run_id}")
-    resample()
     return jsonify({"action": action_id, "kind": "signal", "signal": name, "pids": sent})
 
 

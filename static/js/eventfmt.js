@@ -1,5 +1,6 @@
 // One event of the stream -> one line of the log, in the chosen language.
 import { t, L } from './i18n.js';
+import { roleText } from './procinfo.js';
 
 export const CATEGORY = {
   output: 'output',
@@ -89,7 +90,7 @@ export function eventText(e, launcherPid) {
       if (e.action === 'reset') return t('ev.ctlReset');
       if (e.action === 'renice') return t('ev.ctlRenice', { pid: p, nice: e.nice });
       if (e.action === 'action' && e.label) {
-        return e.signal ? t('ev.ctlActionSignal', { label: L(e.label), signal: e.signal, role: e.role || '', pid: p })
+        return e.signal ? t('ev.ctlActionSignal', { label: L(e.label), signal: e.signal, role: e.role ? roleText(e.role) : '', pid: p })
           : t('ev.ctlAction', { label: L(e.label), run: e.run });
       }
       if (e.action === 'key') return t('ev.ctlKey', { run: e.run, key: KEY_NAMES[(e.text || '').split(': ').pop()] || e.text });

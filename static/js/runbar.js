@@ -37,7 +37,10 @@ export class RunBar {
     this.host.querySelector('.runbar-label').textContent = t('runs.title');
     fill(this.chips, ...(shown.length ? shown.map((r) => this.chip(r))
       : [h('span', { class: 'muted' }, t('runs.none'))]));
-    this.revealSelected();
+    if (store.selectedRun !== this.revealed) {      // only when the watched run changes: a
+      this.revealed = store.selectedRun;            // strip the user scrolled stays where it is
+      this.revealSelected();
+    }
     this.renderActions();
   }
 
