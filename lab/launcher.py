@@ -347,7 +347,7 @@ class Launcher:
 
     def on_events(self, run):
         try:
-            data = os.read(run.events, 65536)
+            data = os.read(run.events, MAX_EVENT_LINE)   # never more than one line's limit: see on_events
         except (BlockingIOError, InterruptedError):
             return
         if not data:
