@@ -8,7 +8,7 @@ per tick only when some lab process holds a socket.  No Flask here.
 import threading
 import time
 
-from lab import procfs, proctree
+from lab import procfs, proctree, socktable
 
 
 class Sampler:
@@ -38,7 +38,7 @@ class Sampler:
         come from the same sample's thread count), and the /proc/net tables
         are read only if some lab process turns out to hold a socket."""
         objs = {}
-        table = procfs.SocketTable()      # reads a /proc/net table only when asked
+        table = socktable.SocketTable()      # reads a /proc/net table only when asked
         todo = [(self.launcher_pid, None)]
         for last_look in (False, True):
             while todo:

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from lab import procfs
+from lab import procfs, socktable
 from tests.helpers import wait_until
 from tests.procs import PY, Family
 
@@ -454,7 +454,7 @@ def ss_for(pid):
 
 
 def our_sockets(pid):
-    return {s["fd"]: s for s in procfs.SocketTable.load().for_fds(procfs.socket_inodes(pid))}
+    return {s["fd"]: s for s in socktable.SocketTable.load().for_fds(procfs.socket_inodes(pid))}
 
 
 def _has_ipv6_loopback():
@@ -484,7 +484,7 @@ def test_sockets_match_ss(family, reader):
         f"fds: procfs {sorted(b)}, ss {sorted(theirs)}, the child's {sorted(fds.values())}"
     for fd in b:
         assert b[fd] == theirs[fd], f"fd {fd}:\n  procfs {b[fd]}\n  ss     {theirs[fd]}"
-    assert reader.read(child.pid, procfs.SocketTable.load())["sockets"] == [b[fd] for fd in sorted(b)]
+    assert reader.read(child.pid, socktable.SocketTable.load())["sockets"] == [b[fd] for fd in sorted(b)]
 
     def at(name):
         return b[fds[name]]
@@ -507,7 +507,7 @@ def test_sockets_match_ss(family, reader):
     assert at("unix_spaced")["laddr"] == os.path.join(tmp, "with space.sock")
 
     # the closed connection's TIME_WAIT: no process owns it, ss shows it without users
-    tw = wait_until(lambda: procfs.SocketTable.load().unowned_on_ports({port}))
+    tw = wait_until(lambda: socktable.SocketTable.load().unowned_on_ports({port}))
     assert [s["status"] for s in tw] == ["TIME_WAIT"] and tw[0]["raddr"] == lo and tw[0]["fd"] is None
     ss_unowned = sorted((s["proto"], s["laddr"], s["raddr"], s["status"])
                         for users, s in ss_inet() if not users and s["inode"] == 0
@@ -543,7 +543,7 @@ def test_stat_flags(args, stat):
 
 @pytest.mark.skipif(sys.byteorder != "little", reason="/proc/net hex words are native-endian")
 def test_inet_address_decoding():
-    dec = procfs._inet_addr
+    dec = socktable._inet_addr
     assert dec("0100007F:2328", False) == "127.0.0.1:9000"
     assert dec("00000000000000000000000001000000:0050", True) == "[::1]:80"
     assert dec("0000000000000000FFFF00000100007F:1F90", True) == "[::ffff:127.0.0.1]:8080"
