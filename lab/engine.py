@@ -3,6 +3,8 @@
 The web layer holds one of these; tests and benchmarks can use it without a
 web server.  No Flask here.
 """
+import resource
+
 from lab.hub import Hub
 from lab.sampler import Sampler
 from lab.supervisor import Supervisor
@@ -17,6 +19,7 @@ class Engine:
 
     def start(self):
         self.supervisor.start()        # lab init first, while this process has one thread
+        raise_fd_limit()               # after lab init: the labs keep the usual limit
         self.sampler = Sampler(self.supervisor.launcher_pid, self.supervisor.role_of)
         self.hub = Hub(self.sampler, self.supervisor, hz=self.hz).start()
         return self
@@ -26,6 +29,22 @@ class Engine:
         return self.supervisor.launcher_pid
 
     def close(self):
-        if self.hub is not None:
-            self.hub.close()
+        stopped = self.hub.close() if self.hub is not None else True
+        if self.sampler is not None and stopped:   # a tick stuck past the join keeps its fds
+            self.sampler.close()
         self.supervisor.close()
+
+
+def raise_fd_limit(want=65536):
+    """Raise this process's soft RLIMIT_NOFILE towards the hard limit.
+
+    The sampler keeps three /proc fds open per lab process (see
+    procfs.ProcReader) and the server one socket per viewer; 1024, the
+    usual soft limit, is too few for 256 processes and 100 viewers.  Go
+    programs do the same at start.  Processes started later inherit it, so
+    the engine calls this after lab init has started: lab programs see the
+    limit the user has."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -272,6 +272,7 @@ class Hub:
             self.viewers.discard(viewer)
 
     def close(self):
+        """Stop producing; True once no tick can be running any more."""
         self._stop.set()
         self._poke.set()
         with self.lock:
@@ -279,6 +280,8 @@ class Hub:
                 viewer.close()
         if self._thread is not None:
             self._thread.join(2)
+            return not self._thread.is_alive()
+        return True
 
 
 def _status(event):

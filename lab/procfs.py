@@ -8,6 +8,7 @@ two processes, the old directory just answers ENOENT/ESRCH (-> None).
 """
 import errno
 import os
+import resource
 import signal
 import time
 
@@ -158,14 +159,70 @@ def _split_cmdline(data):
     return data.decode("utf-8", "replace").split()
 
 
-class ProcReader:
-    """Reads one process's object per tick.
+# A process that has not been on a CPU since its last full read cannot have
+# changed its fds, dispositions, blocked mask, wait channel or locked memory:
+# /proc/PID/schedstat (run time, wait time, times scheduled in) tells.  It
+# exists with CONFIG_SCHED_INFO (Debian, Ubuntu, Fedora kernels); without it
+# every tick is a full read.
+_HAVE_SCHEDSTAT = os.path.exists("/proc/self/schedstat")
+# What can still change in a quiet process is VmRSS (memory reclaim, swap):
+# stat's rss field catches most of that; every quiet process is read in full
+# at least this often anyway, so no figure is ever older than this.
+QUIET_REFRESH = 5.0
 
-    Per call: /proc/PID/stat, /proc/PID/status (VmLck and the signal masks:
-    stat's signal fields are cut to 31 bits, so status is unavoidable),
-    /proc/PID/wchan only for a sleeping/stopped process (the kernel reports 0
-    for running ones anyway), /proc/PID/cmdline only when not cached, and
-    /proc/PID/fd only when a SocketTable is passed.
+
+class _Kept:
+    """What the reader keeps of one process between ticks.
+
+    dfd, stat_fd, sched_fd: /proc/PID, its stat and schedstat, held open
+    (None beyond the reader's fd budget: then opened and closed each tick).
+    A held fd also pins the process: once it is reaped, reads answer ESRCH
+    even if its pid is reused, so a new process is never mistaken for it."""
+    __slots__ = ("dfd", "stat_fd", "sched_fd", "obj", "sched", "starttime", "rss_pages",
+                 "vmlck_kb", "fd_inodes", "kids", "refresh_at", "cpu")
+
+    def __init__(self):
+        self.dfd = self.stat_fd = self.sched_fd = None
+        self.obj = self.sched = self.starttime = self.rss_pages = self.fd_inodes = None
+        self.vmlck_kb, self.kids, self.refresh_at, self.cpu = 0, [], 0.0, None
+
+    @property
+    def held(self):
+        return self.dfd is not None
+
+    def close(self):
+        for fd in (self.dfd, self.stat_fd, self.sched_fd):
+            if fd is not None:
+                os.close(fd)
+        self.dfd = self.stat_fd = self.sched_fd = None
+
+
+def _fd_budget():
+    """How many fds the reader may hold: half the soft limit, less a margin."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return max(0, (soft if soft != resource.RLIM_INFINITY else 1 << 20) // 2 - 64)
+
+
+class ProcReader:
+    """Reads one process's object per tick, the children list with it.
+
+    Full read: /proc/PID/stat, status (VmLck and the signal masks: stat's
+    signal fields are cut to 31 bits), wchan only for a sleeping or stopped
+    process (the kernel reports 0 for running ones anyway), cmdline only
+    when not cached, fd only when a SocketTable is passed, and the children
+    list.
+
+    Quiet read, for a process that has not run since its last full read
+    (same schedstat) and could not have been changed from outside: only
+    stat, which holds everything another process can change (ppid when its
+    parent dies, nice, pgid, tpgid, state) -- and the children list if it
+    had children (an auto-reaped child leaves without its parent running).
+    It must be single-threaded (schedstat is the main thread's) and asleep
+    in S now and at the last full read (asleep means not on a CPU; a process
+    stopped or in D collects pending signals without running), with no
+    blocked or pending signal (a blocked signal stays pending without
+    waking it).  Its sockets' states are still looked up every tick: the
+    fds stay, the connections behind them move on their own.
 
     cmdline is cached per (pid, starttime, comm, arg_start, arg_end): exec
     keeps pid and starttime but moves argv (fields 48-49 of stat), and
@@ -173,51 +230,162 @@ class ProcReader:
     parent's argv.  Those fields read 0 without ptrace access; comm remains.
     """
 
-    def __init__(self):
+    def __init__(self, fd_budget=None):
+        self._kept = {}         # pid -> _Kept
         self._cmdline = {}      # pid -> (key, argv)
-        self._cpu = {}          # pid -> (starttime, ticks, monotonic)
+        self._fd_budget = _fd_budget() if fd_budget is None else fd_budget
+        self._fds_held = 0
+        self.full_reads = self.quiet_reads = 0     # for tests and bench/sampler.py
 
     def forget(self, pid):
+        kept = self._kept.pop(pid, None)
+        if kept is not None:
+            self._release(kept)
         self._cmdline.pop(pid, None)
-        self._cpu.pop(pid, None)
+
+    def close(self):
+        for pid in list(self._kept):
+            self.forget(pid)
+
+    def __del__(self):
+        if hasattr(self, "_kept"):
+            self.close()
+
+    def children(self, pid, fresh=False):
+        """Children of `pid` as of its last read ([] if never read or gone).
+
+        fresh: read them now (lab init's last look for a mid-walk orphan)."""
+        kept = self._kept.get(pid)
+        if kept is None:
+            return []
+        if fresh:
+            try:
+                with _PidDir(pid, kept) as dfd:
+                    kept.kids = _children_at(dfd, pid, kept.obj["threads"])
+            except OSError as e:
+                if e.errno not in _GONE:
+                    raise
+                return []
+        return kept.kids
 
     def read(self, pid, table=None):
         """The process object of `pid`, or None if it is gone.
 
         `sockets` is filled only when a SocketTable `table` is passed (one
-        table per tick serves every process); otherwise it is [] and the
-        fds are not read -- the sampler fills sockets itself from
-        socket_inodes() and its own per-tick table.
-        """
-        try:
-            dfd = _open_pid_dir(pid)
-        except OSError:
-            return None
-        try:
-            return self._read(pid, dfd, table)
-        except OSError as e:
-            if e.errno in _GONE:
+        table per tick serves every process), else [].  After a read,
+        children(pid) lists its children."""
+        kept = self._kept.get(pid)
+        if kept is not None:
+            try:
+                return self._read(pid, kept, table)
+            except OSError as e:
+                if e.errno not in _GONE:
+                    raise
+            self.forget(pid)
+            if not kept.held:
                 return None
-            raise
-        finally:
-            os.close(dfd)
-
-    def _read(self, pid, dfd, table):
-        stat = _read_at(dfd, "stat")
-        if not stat:
+            # A held fd says ESRCH: that process is gone, but this pid was just
+            # found in a children list, so it may name a new one: look afresh.
+        kept = self._open(pid)
+        if kept is None:
             return None
-        # comm may hold spaces and parentheses: it ends at the LAST ')'.
-        rp = stat.rfind(b")")
-        name = stat[stat.find(b"(") + 1:rp].decode("utf-8", "replace")
-        f = stat[rp + 2:].split()       # f[0] is field 3 (state); field n is f[n-3]
-        state = f[0].decode()
-        ppid, pgrp, sid, tpgid = int(f[1]), int(f[2]), int(f[3]), int(f[5])
-        ticks = int(f[11]) + int(f[12])
-        priority, nice, threads = int(f[15]), int(f[16]), int(f[17])
-        starttime = int(f[19])
-        policy = int(f[38]) if len(f) > 38 else -1
-        argspan = (f[45], f[46]) if len(f) > 46 else None
+        try:
+            obj = self._read(pid, kept, table)
+        except OSError as e:
+            obj = None
+            if e.errno not in _GONE:
+                self._release(kept)
+                raise
+        if obj is None:
+            self._release(kept)
+            return None
+        self._kept[pid] = kept
+        return obj
 
+    # -- fds ---------------------------------------------------------------------
+    def _open(self, pid):
+        kept = _Kept()
+        if self._fds_held + 3 > self._fd_budget:
+            return kept                         # read through fresh opens each tick
+        try:
+            kept.dfd = os.open(f"/proc/{pid}", _DIR)
+            kept.stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=kept.dfd)
+            if _HAVE_SCHEDSTAT:
+                kept.sched_fd = os.open("schedstat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=kept.dfd)
+        except OSError:
+            kept.close()
+            return None
+        self._fds_held += 3
+        return kept
+
+    def _release(self, kept):
+        if kept.held:
+            self._fds_held -= 3
+            kept.close()
+
+    # -- reading -----------------------------------------------------------------
+    def _read(self, pid, kept, table):
+        with _PidDir(pid, kept) as dfd:
+            sched = None
+            if _HAVE_SCHEDSTAT:     # first: anything read after it is at least as new
+                sched = (os.pread(kept.sched_fd, 256, 0) if kept.held
+                         else _read_at(dfd, "schedstat"))
+            stat = os.pread(kept.stat_fd, 4096, 0) if kept.held else _read_at(dfd, "stat")
+            if not stat:
+                return None
+            # comm may hold spaces and parentheses: it ends at the LAST ')'.
+            rp = stat.rfind(b")")
+            name = stat[stat.find(b"(") + 1:rp].decode("utf-8", "replace")
+            f = stat[rp + 2:].split()       # f[0] is field 3 (state); field n is f[n-3]
+            state = f[0].decode()
+            ppid, pgrp, sid, tpgid = int(f[1]), int(f[2]), int(f[3]), int(f[5])
+            ticks = int(f[11]) + int(f[12])
+            priority, nice, threads = int(f[15]), int(f[16]), int(f[17])
+            starttime, rss_pages = int(f[19]), int(f[21])
+            policy = int(f[38]) if len(f) > 38 else -1
+
+            now, prev = time.monotonic(), kept.obj
+            cpu = 0.0
+            if kept.cpu and kept.starttime == starttime and now > kept.cpu[1]:
+                cpu = round((ticks - kept.cpu[0]) / CLK_TCK / (now - kept.cpu[1]) * 100.0, 1)
+            kept.cpu = (ticks, now)
+            common = {
+                "ppid": ppid, "pgid": pgrp, "sid": sid, "tpgid": tpgid, "name": name,
+                # ps prints NI only for SCHED_OTHER(0)/SCHED_BATCH(3), else "-": None.
+                "nice": nice if policy in (0, 3, -1) else None,
+                "priority": priority, "threads": threads, "cpu": cpu,
+            }
+            if (sched and sched == kept.sched and state == "S" and threads == 1
+                    and prev is not None and prev["state"] == "S" and prev["threads"] == 1
+                    and kept.starttime == starttime and kept.rss_pages == rss_pages
+                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
+                    and (table is None or kept.fd_inodes is not None) and now < kept.refresh_at):
+                self.quiet_reads += 1
+                obj = dict(prev, **common)
+                obj["stat"] = stat_flags(state, nice, kept.vmlck_kb, sid, pid, threads, pgrp, tpgid)
+                obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
+                if kept.kids:
+                    kept.kids = _children_at(dfd, pid, 1)
+            else:
+                self.full_reads += 1
+                obj = self._full(pid, dfd, kept, table, f, name, state, common)
+                if obj is None:
+                    return None
+                # Asleep without a wait channel: still on its run queue (about to
+                # switch out, or an EEVDF delayed dequeue), so the kernel says 0.
+                # The wait channel comes a moment later without the process
+                # running again: such a read must not be the base of quiet ones.
+                kept.sched = sched if obj["wchan"] is not None or state != "S" else None
+                kept.starttime, kept.rss_pages = starttime, rss_pages
+                kept.refresh_at = now + QUIET_REFRESH * (1 + (pid % 8) / 16)   # spread them
+                kept.kids = _children_at(dfd, pid, threads)
+            kept.obj = obj
+            return obj
+
+    def _full(self, pid, dfd, kept, table, f, name, state, common):
+        pgrp, sid, tpgid, nice, threads = int(f[2]), int(f[3]), int(f[5]), int(f[16]), int(f[17])
+        starttime = int(f[19])
+        argspan = (f[45], f[46]) if len(f) > 46 else None
         status = _read_at(dfd, "status")
         if not status:
             return None
@@ -229,7 +397,7 @@ class ProcReader:
             v = _status_value(status, key)
             return int(v.split()[0]) if v else 0
 
-        vmlck_kb = kb(b"\nVmLck:")
+        kept.vmlck_kb = kb(b"\nVmLck:")
         # `ps -o pending` is the process-wide (shared) set, ShdPnd; the
         # thread-private SigPnd is `ps -o tsig`, not shown here.
         signals = {"caught": sigs(b"\nSigCgt:"), "ignored": sigs(b"\nSigIgn:"),
@@ -256,31 +424,62 @@ class ProcReader:
                 argv = _split_cmdline(_read_at(dfd, "cmdline"))
                 self._cmdline[pid] = (key, argv)
 
-        sockets = []
+        sockets, kept.fd_inodes = [], None
         if table is not None:
             try:
-                sockets = table.for_fds(_fd_socket_inodes(dfd))
+                kept.fd_inodes = _fd_socket_inodes(dfd)
+                sockets = table.for_fds(kept.fd_inodes)
             except PermissionError:
                 pass
 
-        now, prev, cpu = time.monotonic(), self._cpu.get(pid), 0.0
-        if prev and prev[0] == starttime and now > prev[2]:
-            cpu = round((ticks - prev[1]) / CLK_TCK / (now - prev[2]) * 100.0, 1)
-        self._cpu[pid] = (starttime, ticks, now)
-
         return {
-            "pid": pid, "ppid": ppid, "pgid": pgrp, "sid": sid, "tpgid": tpgid,
-            "name": name, "cmdline": argv, "state": state,
-            "stat": stat_flags(state, nice, vmlck_kb, sid, pid, threads, pgrp, tpgid),
-            # ps prints NI only for SCHED_OTHER(0)/SCHED_BATCH(3), else "-": None.
-            "nice": nice if policy in (0, 3, -1) else None,
-            "priority": priority, "threads": threads, "cpu": cpu,
+            "pid": pid, **common, "cmdline": argv, "state": state,
+            "stat": stat_flags(state, nice, kept.vmlck_kb, sid, pid, threads, pgrp, tpgid),
             # VmRSS, as `ps -o rss`; stat's rss field can lag it (recent
             # kernels sum the per-CPU counters only for status).
             "rss": kb(b"\nVmRSS:") * 1024,
             "started": BOOT_TIME + starttime / CLK_TCK,
             "signals": signals, "wchan": wchan, "syscall": syscall, "sockets": sockets,
         }
+
+
+class _PidDir:
+    """The /proc/PID directory fd of a kept process: its held one, or opened for this read."""
+    __slots__ = ("pid", "kept", "fd")
+
+    def __init__(self, pid, kept):
+        self.pid, self.kept, self.fd = pid, kept, None
+
+    def __enter__(self):
+        if self.kept.held:
+            return self.kept.dfd
+        self.fd = os.open(f"/proc/{self.pid}", _DIR)
+        return self.fd
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def _children_at(dfd, pid, threads):
+    """Children of every thread of the process whose /proc dir fd is `dfd`."""
+    tids = [pid] if threads == 1 else _listdir_at(dfd, "task")
+    kids = []
+    for tid in tids:
+        try:
+            kids.extend(int(x) for x in _read_at(dfd, f"task/{tid}/children").split())
+        except OSError as e:
+            if e.errno not in _GONE:    # a thread that exited mid-walk
+                raise
+    return kids
+
+
+def _listdir_at(dfd, name):
+    fd = os.open(name, _DIR, dir_fd=dfd)
+    try:
+        return os.listdir(fd)
+    finally:
+        os.close(fd)
 
 
 # --- which system call a sleeping process is in -----------------------------------

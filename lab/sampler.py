@@ -1,9 +1,10 @@
 """Sample lab init and every lab process into the process objects of DESIGN.md.
 
 Cost grows with the lab, not with the machine: the tree is walked from lab
-init through /proc/PID/task/TID/children, each process's /proc files are read
-once per tick (``procfs.ProcReader``), and the /proc/net tables are read once
-per tick only when some lab process holds a socket.  No Flask here.
+init through each process's children list, each process's /proc files are
+read at most once per tick -- only stat if it has not run since the last
+tick (``procfs.ProcReader``) -- and the /proc/net tables are read once per
+tick only when some lab process holds a socket.  No Flask here.
 """
 import threading
 import time
@@ -49,13 +50,13 @@ class Sampler:
                 obj["run"] = run
                 obj["role"] = self.role_of(pid)
                 objs[pid] = obj
-                for kid in proctree.children(pid, obj["threads"]):
+                for kid in self.reader.children(pid):
                     todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
             if not last_look and self.launcher_pid in objs:
                 # An orphan being re-parented while we walked was in neither its old
                 # parent's children nor (yet) lab init's: look at lab init's once more.
-                todo = [(kid, self._run_of_adoptee(kid)) for kid in proctree.children(self.launcher_pid, 1)
-                        if kid not in objs]
+                todo = [(kid, self._run_of_adoptee(kid))
+                        for kid in self.reader.children(self.launcher_pid, fresh=True) if kid not in objs]
         unowned = {}
         with self._ports_lock:
             if table.used or self.lab_ports:
@@ -76,6 +77,10 @@ class Sampler:
         if len(self._run_cache) > 2 * len(objs) + 64:
             self._run_cache = {k: v for k, v in self._run_cache.items() if k[0] in objs}
         return objs, unowned
+
+    def close(self):
+        """Release the /proc fds the reader holds."""
+        self.reader.close()
 
     def forget_run(self, run_id):
         """A run ended: its ports may be reused by anyone now."""

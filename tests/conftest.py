@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
-from lab import proctree
+from lab import procfs, proctree
 from lab.web import create_app
 from tests.helpers import free_port, lab_pids, wait_until
+from tests.procs import Family
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,6 +28,22 @@ def app():
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def family():
+    """Real child processes, all killed and reaped at the end (tests/procs.py)."""
+    with Family() as fam:
+        yield fam
+
+
+@pytest.fixture(params=["held", "reopened"])
+def reader(request):
+    """A ProcReader keeping each process's /proc fds open, and one with no fd
+    budget that opens them afresh every read: both must read the same."""
+    r = procfs.ProcReader(fd_budget=None if request.param == "held" else 0)
+    yield r
+    r.close()
 
 
 @pytest.fixture

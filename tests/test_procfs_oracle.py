@@ -19,24 +19,13 @@ import pytest
 
 from lab import procfs, socktable
 from tests.helpers import wait_until
-from tests.procs import PY, Family
+from tests.procs import PY
 
 PS_COLS = ["pid", "ppid", "pgid", "sid", "tpgid", "stat", "ni", "priority", "nlwp", "rss",
            "caught", "ignored", "blocked", "pending", "wchan"]
 PS_FORMAT = ",".join(f"{c}=" for c in PS_COLS[:-1]) + ",wchan:64="
 MASKS = ("caught", "ignored", "blocked", "pending")
 IS_ROOT = os.geteuid() == 0
-
-
-@pytest.fixture
-def family():
-    with Family() as fam:
-        yield fam
-
-
-@pytest.fixture
-def reader():
-    return procfs.ProcReader()
 
 
 # --- the ps oracle ---------------------------------------------------------------
