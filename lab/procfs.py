@@ -179,11 +179,11 @@ class _Kept:
     A held fd also pins the process: once it is reaped, reads answer ESRCH
     even if its pid is reused, so a new process is never mistaken for it."""
     __slots__ = ("dfd", "stat_fd", "sched_fd", "obj", "sched", "starttime", "rss_pages",
-                 "vmlck_kb", "fd_inodes", "kids", "refresh_at", "cpu")
+                 "vmlck_kb", "sockets", "kids", "refresh_at", "cpu")
 
     def __init__(self):
         self.dfd = self.stat_fd = self.sched_fd = None
-        self.obj = self.sched = self.starttime = self.rss_pages = self.fd_inodes = None
+        self.obj = self.sched = self.starttime = self.rss_pages = self.sockets = None
         self.vmlck_kb, self.kids, self.refresh_at, self.cpu = 0, [], 0.0, None
 
     @property
@@ -221,8 +221,8 @@ class ProcReader:
     in S now and at the last full read (asleep means not on a CPU; a process
     stopped or in D collects pending signals without running), with no
     blocked or pending signal (a blocked signal stays pending without
-    waking it).  Its sockets' states are still looked up every tick: the
-    fds stay, the connections behind them move on their own.
+    waking it).  Its TCP sockets' states are still looked up every tick:
+    the fds stay, the connections behind them move on their own.
 
     cmdline is cached per (pid, starttime, comm, arg_start, arg_end): exec
     keeps pid and starttime but moves argv (fields 48-49 of stat), and
@@ -359,11 +359,11 @@ class ProcReader:
                     and prev is not None and prev["state"] == "S" and prev["threads"] == 1
                     and kept.starttime == starttime and kept.rss_pages == rss_pages
                     and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
-                    and (table is None or kept.fd_inodes is not None) and now < kept.refresh_at):
+                    and (table is None or kept.sockets is not None) and now < kept.refresh_at):
                 self.quiet_reads += 1
                 obj = dict(prev, **common)
                 obj["stat"] = stat_flags(state, nice, kept.vmlck_kb, sid, pid, threads, pgrp, tpgid)
-                obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
+                obj["sockets"] = _quiet_sockets(kept.sockets, table) if table is not None else []
                 if kept.kids:
                     kept.kids = _children_at(dfd, pid, 1)
             else:
@@ -424,13 +424,14 @@ class ProcReader:
                 argv = _split_cmdline(_read_at(dfd, "cmdline"))
                 self._cmdline[pid] = (key, argv)
 
-        sockets, kept.fd_inodes = [], None
+        sockets = kept.sockets = []
         if table is not None:
             try:
-                kept.fd_inodes = _fd_socket_inodes(dfd)
-                sockets = table.for_fds(kept.fd_inodes)
+                sockets = kept.sockets = table.for_fds(_fd_socket_inodes(dfd))
             except PermissionError:
                 pass
+        else:
+            kept.sockets = None         # not looked at: no base for quiet reads with a table
 
         return {
             "pid": pid, **common, "cmdline": argv, "state": state,
@@ -441,6 +442,26 @@ class ProcReader:
             "started": BOOT_TIME + starttime / CLK_TCK,
             "signals": signals, "wchan": wchan, "syscall": syscall, "sockets": sockets,
         }
+
+
+_TCP = ("tcp", "tcp6")
+
+
+def _quiet_sockets(sockets, table):
+    """The sockets of a process that has not run since `sockets` was read.
+
+    Its fds are the same.  A Unix or UDP socket's line cannot change without
+    its owner (bind, listen, connect are its own calls; a Unix socket stays
+    "connected" after its peer closes); a TCP connection moves on by itself
+    (CLOSE_WAIT, or gone from the table once reset), so only TCP sockets are
+    looked up again, and only in the TCP tables: a process holding just a
+    Unix socket (lab init's control channel) costs no table read at all."""
+    tcp = {s["fd"]: s["inode"] for s in sockets if s["proto"] in _TCP}
+    if not tcp:
+        return sockets
+    now = {s["fd"]: s for s in table.for_fds(tcp, _TCP)}
+    return [now[s["fd"]] if s["proto"] in _TCP else s for s in sockets
+            if s["proto"] not in _TCP or s["fd"] in now]
 
 
 class _PidDir:

@@ -14,11 +14,11 @@ from tests.helpers import wait_until
 from tests.test_procfs_oracle import assert_matches_ps, state_is
 
 
-def quiet_now(reader, pid):
+def quiet_now(reader, pid, sockets=False):
     """Read until a read of `pid` is quiet (it must go to sleep and stay there)."""
     def one_quiet_read():
         before = reader.quiet_reads
-        obj = reader.read(pid)
+        obj = reader.read(pid, socktable.SocketTable() if sockets else None)
         return obj if reader.quiet_reads > before else None
     return wait_until(one_quiet_read, message=f"pid {pid} was never read quietly")
 
@@ -128,7 +128,7 @@ def test_socket_state_moves_on_while_its_owner_sleeps(family, reader):
         idle()
     """)
     conn, _ = server.accept()
-    quiet_now(reader, child.pid)
+    quiet_now(reader, child.pid, sockets=True)
     assert reader.read(child.pid, socktable.SocketTable())["sockets"][0]["status"] == "ESTABLISHED"
     conn.close()        # the kernel moves the child's end to CLOSE_WAIT; the child sleeps on
     obj = wait_until(lambda: (o := reader.read(child.pid, socktable.SocketTable()))
@@ -177,3 +177,28 @@ def test_reader_holds_fds_within_its_budget_and_gives_them_back(family, budget):
     assert r.read(kids[0].pid) is None                          # held fds: ESRCH, let go
     r.close()
     assert fd_count() == base
+
+
+def test_unix_socket_of_a_sleeper_needs_no_table_and_stays_exact(family, reader):
+    path = os.path.join(family.tempdir(), "s")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    family.on_close(server.close)
+    child = family.spawn(f"""
+        s = socket.socket(socket.AF_UNIX)
+        s.connect({path!r})
+        ready()
+        idle()
+    """)
+    conn, _ = server.accept()
+    quiet_now(reader, child.pid, sockets=True)
+    table = socktable.SocketTable()
+    quiet = reader.read(child.pid, table)
+    assert [s["status"] for s in quiet["sockets"]] == ["ESTABLISHED"]
+    assert not table.used, "a quiet process with only a Unix socket made the sampler read a table"
+    conn.close()        # /proc/net/unix still says connected: the same as a full read now
+    after = reader.read(child.pid, socktable.SocketTable())
+    fresh = procfs.ProcReader(fd_budget=0)
+    assert after["sockets"] == fresh.read(child.pid, socktable.SocketTable())["sockets"]
+    fresh.close()
