@@ -156,6 +156,25 @@ def test_websocket_handshake_for_a_foreign_host_name_is_refused(server):
         conn.close()
 
 
+@pytest.mark.parametrize("missing", ["Sec-WebSocket-Key", "Sec-WebSocket-Version"])
+def test_a_broken_handshake_gets_a_400_and_the_stream_goes_on(server, missing):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.putrequest("GET", "/ws")
+    for name, value in (("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")):
+        if name != missing:
+            conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 400
+    assert json.loads(response.read())["error"] == "bad websocket handshake"
+    conn.close()
+    stream = Stream(server)         # a well-formed one still works, and the slot came back
+    stream.until(lambda: stream.seq is not None)
+    stream.close()
+
+
 def test_viewers_are_capped_below_the_server_threads_and_messages_are_small(live_server):
     """Each viewer holds a thread: past the cap a viewer is turned away before the
     handshake, and the REST API keeps answering.  A huge message closes its viewer."""

@@ -4,9 +4,10 @@ import threading
 
 from flask import Blueprint, current_app, g, request
 from flask_sock import Sock
+from wsproto.utilities import RemoteProtocolError
 
 from lab.hub import CLOSED
-from lab.web.errors import ApiError
+from lab.web.errors import ApiError, error_response
 from lab.web.guard import origin_ok
 
 bp = Blueprint("ws", __name__)
@@ -27,6 +28,12 @@ def before_handshake():
     if not slots.take(limit):
         raise ApiError(503, f"too many viewers (at most {limit}): try again later")
     g.viewer_slot = slots
+
+
+@bp.errorhandler(RemoteProtocolError)
+def bad_handshake(exc):
+    """An Upgrade request without Sec-WebSocket-Key or -Version: the client's fault."""
+    return error_response(400, "bad websocket handshake", str(exc))
 
 
 @bp.teardown_request
