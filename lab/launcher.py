@@ -31,6 +31,7 @@ import ctypes
 import fcntl
 import json
 import os
+import resource
 import selectors
 import shutil
 import signal
@@ -467,7 +468,13 @@ def main(argv=None):
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--run-cap", type=int, default=64)
     parser.add_argument("--total-cap", type=int, default=256)
+    parser.add_argument("--nofile", type=int, default=None,
+                        help="soft RLIMIT_NOFILE for lab programs (the user's, before the app raised its own)")
     args = parser.parse_args(argv)
+    if args.nofile is not None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        fits = hard == resource.RLIM_INFINITY or 0 <= args.nofile <= hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile if fits else hard, hard))
     become_lab_init()
     os.set_inheritable(args.control_fd, False)    # no lab program may hold the app's channel
     control = socket.socket(fileno=args.control_fd)

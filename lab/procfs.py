@@ -160,41 +160,63 @@ def _split_cmdline(data):
 
 
 # A process that has not been on a CPU since its last full read cannot have
-# changed its fds, dispositions, blocked mask, wait channel or locked memory:
-# /proc/PID/schedstat (run time, wait time, times scheduled in) tells.  It
-# exists with CONFIG_SCHED_INFO (Debian, Ubuntu, Fedora kernels); without it
-# every tick is a full read.
+# changed its own fds, dispositions, wait channel or argv: /proc/PID/schedstat
+# (run time, wait time, times scheduled in) tells.  It exists with CONFIG_SCHED_INFO
+# (Debian, Ubuntu, Fedora kernels); without it every read is a full one.
 _HAVE_SCHEDSTAT = os.path.exists("/proc/self/schedstat")
-# What can still change in a quiet process is VmRSS (memory reclaim, swap):
-# stat's rss field catches most of that; every quiet process is read in full
-# at least this often anyway, so no figure is ever older than this.
+# A few things can still change without the owner running (see ProcReader),
+# so every quiet process is read in full at least this often anyway.
 QUIET_REFRESH = 5.0
+_FILE = os.O_RDONLY | os.O_CLOEXEC
 
 
 class _Kept:
     """What the reader keeps of one process between ticks.
 
-    dfd, stat_fd, sched_fd: /proc/PID, its stat and schedstat, held open
-    (None beyond the reader's fd budget: then opened and closed each tick).
-    A held fd also pins the process: once it is reaped, reads answer ESRCH
-    even if its pid is reused, so a new process is never mistaken for it."""
-    __slots__ = ("dfd", "stat_fd", "sched_fd", "obj", "sched", "starttime", "rss_pages",
-                 "vmlck_kb", "sockets", "kids", "refresh_at", "cpu")
+    dfd and fds ({name: fd} of stat, schedstat, status and the main
+    thread's children list) are held open and pread() every tick, unless
+    the reader's fd budget is spent: then they are None/{} and opened
+    afresh each read.  A held fd also pins the process: once it is reaped,
+    reads answer ESRCH even if its pid is reused, so a new process is never
+    mistaken for it."""
+    __slots__ = ("dfd", "fds", "obj", "sched", "starttime", "rss_pages", "vmlck_kb",
+                 "fd_inodes", "kids", "refresh_at", "cpu")
 
     def __init__(self):
-        self.dfd = self.stat_fd = self.sched_fd = None
-        self.obj = self.sched = self.starttime = self.rss_pages = self.sockets = None
-        self.vmlck_kb, self.kids, self.refresh_at, self.cpu = 0, [], 0.0, None
+        self.dfd, self.fds = None, {}
+        self.obj = self.sched = self.starttime = self.rss_pages = self.fd_inodes = self.cpu = None
+        self.vmlck_kb, self.kids, self.refresh_at = 0, [], 0.0
 
     @property
     def held(self):
         return self.dfd is not None
 
+    @property
+    def nfds(self):
+        return len(self.fds) + (self.dfd is not None)
+
     def close(self):
-        for fd in (self.dfd, self.stat_fd, self.sched_fd):
+        fds, self.fds = [self.dfd, *self.fds.values()], {}
+        self.dfd = None
+        for fd in fds:
             if fd is not None:
-                os.close(fd)
-        self.dfd = self.stat_fd = self.sched_fd = None
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def get(self, dfd, name, path=None):
+        """Contents of file `name` (at `path` under /proc/PID if not held)."""
+        fd = self.fds.get(name)
+        if fd is None:
+            return _read_at(dfd, path or name)
+        data = os.pread(fd, 8192, 0)
+        if len(data) == 8192:       # a huge status (thousands of groups): read on
+            parts = [data]
+            while chunk := os.pread(fd, 65536, sum(map(len, parts))):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
 
 
 def _fd_budget():
@@ -203,26 +225,66 @@ def _fd_budget():
     return max(0, (soft if soft != resource.RLIM_INFINITY else 1 << 20) // 2 - 64)
 
 
+# The four masks ps shows, in the order and fixed width (%016lx) the kernel
+# prints them in /proc/PID/status: one find() instead of four.
+_MASK_LINES = ((b"ShdPnd:\t", "pending"), (b"SigBlk:\t", "blocked"),
+               (b"SigIgn:\t", "ignored"), (b"SigCgt:\t", "caught"))
+_MASK_LINE = 8 + 16 + 1
+
+
+def _from_status(status):
+    """(signals, VmLck kB, VmRSS kB) from /proc/PID/status."""
+    # `ps -o pending` is the process-wide (shared) set, ShdPnd; the
+    # thread-private SigPnd is `ps -o tsig`, not shown here.
+    i = status.find(b"\nShdPnd:\t") + 1
+    signals = {}
+    for n, (label, key) in enumerate(_MASK_LINES):
+        at = i + n * _MASK_LINE
+        if i and status[at:at + 8] == label and status[at + 24:at + 25] == b"\n":
+            hexdigits = status[at + 8:at + 24]
+        else:       # not the layout we know: look the line up
+            hexdigits = _status_value(status, b"\n" + label.rstrip()) or b"0"
+        signals[key] = signal_names(int(hexdigits, 16))
+
+    def kb(key):        # Vm* lines are absent without an mm (zombie, kthread)
+        v = _status_value(status, key)
+        return int(v.split()[0]) if v else 0
+
+    # VmRSS, as `ps -o rss`; stat's rss field can lag it (recent kernels
+    # sum the per-CPU counters only for status).
+    return ({"caught": signals["caught"], "ignored": signals["ignored"],
+             "blocked": signals["blocked"], "pending": signals["pending"]},
+            kb(b"\nVmLck:"), kb(b"\nVmRSS:"))
+
+
 class ProcReader:
     """Reads one process's object per tick, the children list with it.
 
-    Full read: /proc/PID/stat, status (VmLck and the signal masks: stat's
-    signal fields are cut to 31 bits), wchan only for a sleeping or stopped
-    process (the kernel reports 0 for running ones anyway), cmdline only
-    when not cached, fd only when a SocketTable is passed, and the children
-    list.
+    Every read: /proc/PID/schedstat, stat and the children list.  With
+    status, these hold everything another process can change while this one
+    sleeps: ppid when the parent dies, nice, pgid, tpgid, state, children
+    re-parented to it or reaped by the kernel (SIGCHLD ignored), signals
+    left pending, memory reclaimed.
 
-    Quiet read, for a process that has not run since its last full read
-    (same schedstat) and could not have been changed from outside: only
-    stat, which holds everything another process can change (ppid when its
-    parent dies, nice, pgid, tpgid, state) -- and the children list if it
-    had children (an auto-reaped child leaves without its parent running).
-    It must be single-threaded (schedstat is the main thread's) and asleep
-    in S now and at the last full read (asleep means not on a CPU; a process
-    stopped or in D collects pending signals without running), with no
-    blocked or pending signal (a blocked signal stays pending without
-    waking it).  Its TCP sockets' states are still looked up every tick:
-    the fds stay, the connections behind them move on their own.
+    A full read adds status (the signal masks -- stat's are cut to 31 bits
+    --, VmLck, VmRSS), wchan (sleeping or stopped only: the kernel says 0
+    for running ones), cmdline when not cached, the fd table when a
+    SocketTable is passed, and every thread's children.  A read is quiet --
+    none of these -- when the process has not run since its last full read
+    (the same schedstat), is single-threaded (schedstat is the main
+    thread's) and asleep in S now and then, and that full read saw its wait
+    channel.  A quiet read still reads status if the process blocks some
+    signal (a blocked signal stays pending without waking it) or stat's rss
+    moved (memory reclaimed from outside).  Its sockets' states are looked
+    up every tick: the connections behind its fds move on, and a socket it
+    shares with a child can be bound or connected by the child.
+
+    What a quiet read can miss until the next full one (QUIET_REFRESH): a
+    VmRSS change smaller than stat's per-CPU counter batch; what a process
+    sharing its fd table, signal handlers or memory without being a thread
+    (clone(CLONE_FILES | CLONE_SIGHAND | CLONE_VM) without CLONE_THREAD,
+    which Python programs do not do) changes for it; argv written into it
+    through /proc/PID/mem.
 
     cmdline is cached per (pid, starttime, comm, arg_start, arg_end): exec
     keeps pid and starttime but moves argv (fields 48-49 of stat), and
@@ -261,7 +323,7 @@ class ProcReader:
         if fresh:
             try:
                 with _PidDir(pid, kept) as dfd:
-                    kept.kids = _children_at(dfd, pid, kept.obj["threads"])
+                    kept.kids = _children_at(dfd, pid, kept.obj["threads"], kept)
             except OSError as e:
                 if e.errno not in _GONE:
                     raise
@@ -304,33 +366,40 @@ class ProcReader:
 
     # -- fds ---------------------------------------------------------------------
     def _open(self, pid):
+        """A new _Kept, its fds held if the budget allows; None if pid is gone."""
         kept = _Kept()
-        if self._fds_held + 3 > self._fd_budget:
-            return kept                         # read through fresh opens each tick
+        names = {"stat": "stat", "status": "status", "children": f"task/{pid}/children"}
+        if _HAVE_SCHEDSTAT:
+            names["schedstat"] = "schedstat"
+        if self._fds_held + 1 + len(names) > self._fd_budget:
+            return kept                         # read through fresh opens each time
         try:
             kept.dfd = os.open(f"/proc/{pid}", _DIR)
-            kept.stat_fd = os.open("stat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=kept.dfd)
-            if _HAVE_SCHEDSTAT:
-                kept.sched_fd = os.open("schedstat", os.O_RDONLY | os.O_CLOEXEC, dir_fd=kept.dfd)
-        except OSError:
+            for name, path in names.items():
+                kept.fds[name] = os.open(path, _FILE, dir_fd=kept.dfd)
+        except OSError as e:
             kept.close()
-            return None
-        self._fds_held += 3
+            if e.errno in _GONE:
+                return None
+            if e.errno in (errno.EMFILE, errno.ENFILE):
+                return _Kept()                  # out of fds: read without holding any
+            raise
+        self._fds_held += kept.nfds
         return kept
 
     def _release(self, kept):
-        if kept.held:
-            self._fds_held -= 3
-            kept.close()
+        self._fds_held -= kept.nfds
+        kept.close()
 
     # -- reading -----------------------------------------------------------------
     def _read(self, pid, kept, table):
         with _PidDir(pid, kept) as dfd:
             sched = None
             if _HAVE_SCHEDSTAT:     # first: anything read after it is at least as new
-                sched = (os.pread(kept.sched_fd, 256, 0) if kept.held
-                         else _read_at(dfd, "schedstat"))
-            stat = os.pread(kept.stat_fd, 4096, 0) if kept.held else _read_at(dfd, "stat")
+                sched = kept.get(dfd, "schedstat")
+                if sched.split()[2:3] == [b"0"]:
+                    sched = None    # never scheduled in?  Scheduler statistics are off.
+            stat = kept.get(dfd, "stat")
             if not stat:
                 return None
             # comm may hold spaces and parentheses: it ends at the LAST ')'.
@@ -345,64 +414,56 @@ class ProcReader:
             policy = int(f[38]) if len(f) > 38 else -1
 
             now, prev = time.monotonic(), kept.obj
+            quiet = (sched is not None and sched == kept.sched and state == "S" and threads == 1
+                     and prev is not None and prev["state"] == "S" and prev["threads"] == 1
+                     and kept.starttime == starttime and now < kept.refresh_at
+                     and (table is None or kept.fd_inodes is not None))
+            if quiet and not prev["signals"]["blocked"] and rss_pages == kept.rss_pages:
+                # Nothing in status can have changed: an unblocked signal would
+                # have woken it (R, or a new schedstat), and stat's rss stands still.
+                signals, vmlck_kb, rss = prev["signals"], kept.vmlck_kb, prev["rss"]
+            else:
+                status = kept.get(dfd, "status")
+                if not status:
+                    return None
+                signals, vmlck_kb, rss_kb = _from_status(status)
+                rss = rss_kb * 1024
+                kept.vmlck_kb, kept.rss_pages = vmlck_kb, rss_pages
+
             cpu = 0.0
             if kept.cpu and kept.starttime == starttime and now > kept.cpu[1]:
                 cpu = round((ticks - kept.cpu[0]) / CLK_TCK / (now - kept.cpu[1]) * 100.0, 1)
             kept.cpu = (ticks, now)
             common = {
                 "ppid": ppid, "pgid": pgrp, "sid": sid, "tpgid": tpgid, "name": name,
+                "stat": stat_flags(state, nice, vmlck_kb, sid, pid, threads, pgrp, tpgid),
                 # ps prints NI only for SCHED_OTHER(0)/SCHED_BATCH(3), else "-": None.
                 "nice": nice if policy in (0, 3, -1) else None,
                 "priority": priority, "threads": threads, "cpu": cpu,
+                "rss": rss, "signals": signals,
             }
-            if (sched and sched == kept.sched and state == "S" and threads == 1
-                    and prev is not None and prev["state"] == "S" and prev["threads"] == 1
-                    and kept.starttime == starttime and kept.rss_pages == rss_pages
-                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
-                    and (table is None or kept.sockets is not None) and now < kept.refresh_at):
+            if quiet:
                 self.quiet_reads += 1
                 obj = dict(prev, **common)
-                obj["stat"] = stat_flags(state, nice, kept.vmlck_kb, sid, pid, threads, pgrp, tpgid)
-                obj["sockets"] = _quiet_sockets(kept.sockets, table) if table is not None else []
-                if kept.kids:
-                    kept.kids = _children_at(dfd, pid, 1)
+                obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
+                kept.kids = _children_at(dfd, pid, 1, kept)
             else:
                 self.full_reads += 1
                 obj = self._full(pid, dfd, kept, table, f, name, state, common)
-                if obj is None:
-                    return None
                 # Asleep without a wait channel: still on its run queue (about to
                 # switch out, or an EEVDF delayed dequeue), so the kernel says 0.
                 # The wait channel comes a moment later without the process
                 # running again: such a read must not be the base of quiet ones.
                 kept.sched = sched if obj["wchan"] is not None or state != "S" else None
-                kept.starttime, kept.rss_pages = starttime, rss_pages
+                kept.starttime = starttime
                 kept.refresh_at = now + QUIET_REFRESH * (1 + (pid % 8) / 16)   # spread them
-                kept.kids = _children_at(dfd, pid, threads)
+                kept.kids = _children_at(dfd, pid, threads, kept)
             kept.obj = obj
             return obj
 
     def _full(self, pid, dfd, kept, table, f, name, state, common):
-        pgrp, sid, tpgid, nice, threads = int(f[2]), int(f[3]), int(f[5]), int(f[16]), int(f[17])
         starttime = int(f[19])
         argspan = (f[45], f[46]) if len(f) > 46 else None
-        status = _read_at(dfd, "status")
-        if not status:
-            return None
-
-        def sigs(key):
-            return signal_names(int(_status_value(status, key) or b"0", 16))
-
-        def kb(key):        # Vm* lines are absent without an mm (zombie, kthread)
-            v = _status_value(status, key)
-            return int(v.split()[0]) if v else 0
-
-        kept.vmlck_kb = kb(b"\nVmLck:")
-        # `ps -o pending` is the process-wide (shared) set, ShdPnd; the
-        # thread-private SigPnd is `ps -o tsig`, not shown here.
-        signals = {"caught": sigs(b"\nSigCgt:"), "ignored": sigs(b"\nSigIgn:"),
-                   "blocked": sigs(b"\nSigBlk:"), "pending": sigs(b"\nShdPnd:")}
-
         wchan = syscall = None
         if state not in "RZX":
             try:
@@ -424,44 +485,19 @@ class ProcReader:
                 argv = _split_cmdline(_read_at(dfd, "cmdline"))
                 self._cmdline[pid] = (key, argv)
 
-        sockets = kept.sockets = []
+        sockets, kept.fd_inodes = [], None
         if table is not None:
             try:
-                sockets = kept.sockets = table.for_fds(_fd_socket_inodes(dfd))
+                kept.fd_inodes = _fd_socket_inodes(dfd)
+                sockets = table.for_fds(kept.fd_inodes)
             except PermissionError:
                 pass
-        else:
-            kept.sockets = None         # not looked at: no base for quiet reads with a table
 
         return {
             "pid": pid, **common, "cmdline": argv, "state": state,
-            "stat": stat_flags(state, nice, kept.vmlck_kb, sid, pid, threads, pgrp, tpgid),
-            # VmRSS, as `ps -o rss`; stat's rss field can lag it (recent
-            # kernels sum the per-CPU counters only for status).
-            "rss": kb(b"\nVmRSS:") * 1024,
             "started": BOOT_TIME + starttime / CLK_TCK,
-            "signals": signals, "wchan": wchan, "syscall": syscall, "sockets": sockets,
+            "wchan": wchan, "syscall": syscall, "sockets": sockets,
         }
-
-
-_TCP = ("tcp", "tcp6")
-
-
-def _quiet_sockets(sockets, table):
-    """The sockets of a process that has not run since `sockets` was read.
-
-    Its fds are the same.  A Unix or UDP socket's line cannot change without
-    its owner (bind, listen, connect are its own calls; a Unix socket stays
-    "connected" after its peer closes); a TCP connection moves on by itself
-    (CLOSE_WAIT, or gone from the table once reset), so only TCP sockets are
-    looked up again, and only in the TCP tables: a process holding just a
-    Unix socket (lab init's control channel) costs no table read at all."""
-    tcp = {s["fd"]: s["inode"] for s in sockets if s["proto"] in _TCP}
-    if not tcp:
-        return sockets
-    now = {s["fd"]: s for s in table.for_fds(tcp, _TCP)}
-    return [now[s["fd"]] if s["proto"] in _TCP else s for s in sockets
-            if s["proto"] not in _TCP or s["fd"] in now]
 
 
 class _PidDir:
@@ -482,11 +518,12 @@ class _PidDir:
             os.close(self.fd)
 
 
-def _children_at(dfd, pid, threads):
+def _children_at(dfd, pid, threads, kept):
     """Children of every thread of the process whose /proc dir fd is `dfd`."""
-    tids = [pid] if threads == 1 else _listdir_at(dfd, "task")
+    if threads == 1:
+        return [int(x) for x in kept.get(dfd, "children", f"task/{pid}/children").split()]
     kids = []
-    for tid in tids:
+    for tid in _listdir_at(dfd, "task"):
         try:
             kids.extend(int(x) for x in _read_at(dfd, f"task/{tid}/children").split())
         except OSError as e:

@@ -61,7 +61,7 @@ class SocketTable:
 
     def __init__(self, base="/proc/net"):
         self._base = base
-        self._loaded = []               # protocols read so far
+        self._loaded = []               # protocols read so far, in ORDER
         self._by_inode = {}             # inode -> (proto, raw record)
         self._orphans = []              # [(proto, raw record)] of tcp sockets with inode 0
 
@@ -93,26 +93,22 @@ class SocketTable:
             elif proto.startswith("tcp"):
                 self._orphans.append((proto, rec))
 
-    def _lookup(self, inode, protos):
+    def _lookup(self, inode):
         hit = self._by_inode.get(inode)
-        for proto in protos:
-            if hit is not None:
-                break
-            if proto not in self._loaded:
-                self._read(proto)
-                hit = self._by_inode.get(inode)
+        while hit is None and len(self._loaded) < len(self.ORDER):
+            self._read(self.ORDER[len(self._loaded)])
+            hit = self._by_inode.get(inode)
         return hit
 
-    def for_fds(self, fd_inodes, protos=ORDER):
+    def for_fds(self, fd_inodes):
         """[{"fd","proto","laddr","raddr","status","inode"}] sorted by fd.
 
         fds whose inode is in none of the tables (netlink, packet, a socket
-        of another namespace, one created after load()) are left out.
-        `protos`: the only tables to look in, when the caller knows."""
+        of another namespace, one created after load()) are left out."""
         out = []
         for fd in sorted(fd_inodes):
             inode = fd_inodes[fd]
-            hit = self._lookup(inode, protos)
+            hit = self._lookup(inode)
             if hit is None:
                 continue
             laddr, raddr, status = _decode(*hit)
@@ -126,9 +122,8 @@ class SocketTable:
         remote port is in `ports`; same dicts with fd None, inode 0."""
         if not ports:
             return []
-        for proto in self.ORDER:
-            if proto not in self._loaded:
-                self._read(proto)
+        while len(self._loaded) < len(self.ORDER):
+            self._read(self.ORDER[len(self._loaded)])
         out = []
         for proto, rec in self._orphans:
             if int(rec[0].rsplit(":", 1)[1], 16) in ports or \

@@ -10,6 +10,7 @@ import glob
 import itertools
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,11 @@ import threading
 import time
 
 from lab import proctree
+
+# The user's open-file limit, as this process had it when it started: the
+# engine raises its own later (engine.raise_fd_limit), and lab init puts this
+# one back, so lab programs always see the limit the user has.
+USER_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,7 +99,8 @@ class Supervisor:
             p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "lab.launcher", "--control-fd", str(theirs.fileno()),
-             "--run-cap", str(self.run_cap), "--total-cap", str(self.total_cap)],
+             "--run-cap", str(self.run_cap), "--total-cap", str(self.total_cap),
+             "--nofile", str(USER_NOFILE)],
             pass_fds=[theirs.fileno()], cwd=ROOT, env=env,
             start_new_session=True)     # the terminal's Ctrl-C is for the app, not for lab init
         theirs.close()

@@ -263,3 +263,29 @@ def test_orphans_that_come_and_go_do_not_count_against_the_cap(sup):
     sup.stop_run(run.id)
     told = [m for m in sup.events if m.get("ev") == "exited" and m.get("run") == run.id]
     assert told[-1]["pid"] == run.session and told[-1]["session_closed"]   # the shell is told last
+
+
+def test_lab_programs_keep_the_users_open_file_limit():
+    """The engine raises its own RLIMIT_NOFILE (the sampler holds /proc fds);
+    lab init and the labs keep the user's, even for an engine started after that."""
+    code = textwrap.dedent("""
+        import resource, time
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))     # the user's limit
+        from lab.engine import Engine
+        from tests.helpers import wait_until
+        def soft(pid):
+            with open(f"/proc/{pid}/limits") as f:
+                return next(line.split()[3] for line in f if line.startswith("Max open files"))
+        for _ in range(2):                  # the second starts with the limit already raised
+            engine = Engine(lifetime=30).start()
+            try:
+                run = engine.supervisor.start_run("t", {}, ["-c", "import time; time.sleep(30)"])
+                wait_until(lambda: run.root is not None)
+                print(soft(engine.launcher_pid), soft(run.root), resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= min(hard, 4096))
+            finally:
+                engine.close()
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
+    assert out.stdout.split() == ["256", "256", "True"] * 2, out.stderr

@@ -1,26 +1,51 @@
 """Quiet reads: a process that has not run since its last full read is read
-from /proc/PID/stat alone (procfs.ProcReader).  Whatever can change while it
-sleeps must still be seen at once, exactly as ps shows it; whatever it does
-once it runs again must be seen at its next read.
+from schedstat, stat and its children list, and status only if it may have
+changed (procfs.ProcReader).
+Whatever can change while it sleeps must still be seen at once, exactly as
+ps shows it; whatever it does once it runs again must be seen at its next
+read.  The full re-read every QUIET_REFRESH seconds is pushed out of reach
+here, so it cannot hide a quiet read's mistake, and each check asserts that
+the read it judges was a quiet one.
 """
+import ctypes
+import mmap
 import os
+import shutil
 import signal
 import socket
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
 from lab import procfs, socktable
 from tests.helpers import wait_until
-from tests.test_procfs_oracle import assert_matches_ps, state_is
+from tests.test_procfs_oracle import assert_matches_ps, ps_view, state_is
+
+IS_ROOT = os.geteuid() == 0
 
 
-def quiet_now(reader, pid, sockets=False):
+@pytest.fixture(autouse=True)
+def no_refresh(monkeypatch):
+    monkeypatch.setattr(procfs, "QUIET_REFRESH", 3600.0)
+
+
+def quiet_read(reader, pid, sockets=False):
+    """One read of `pid` that must be quiet; its object."""
+    before = reader.quiet_reads
+    obj = reader.read(pid, socktable.SocketTable() if sockets else None)
+    assert reader.quiet_reads == before + 1, f"pid {pid} was read in full: {obj and obj['stat']}"
+    return obj
+
+
+def until_quiet(reader, pid, sockets=False):
     """Read until a read of `pid` is quiet (it must go to sleep and stay there)."""
-    def one_quiet_read():
+    def one():
         before = reader.quiet_reads
         obj = reader.read(pid, socktable.SocketTable() if sockets else None)
         return obj if reader.quiet_reads > before else None
-    return wait_until(one_quiet_read, message=f"pid {pid} was never read quietly")
+    return wait_until(one, message=f"pid {pid} was never read quietly")
 
 
 def fd_count():
@@ -29,23 +54,21 @@ def fd_count():
 
 def test_a_sleeping_process_is_read_quietly_and_still_matches_ps(family, reader):
     child = family.spawn("ready()\nidle()")
-    quiet_now(reader, child.pid)
-    full = reader.full_reads
+    until_quiet(reader, child.pid)
     for _ in range(5):
-        assert reader.read(child.pid)["state"] == "S"
-    assert reader.full_reads == full, "an idle process was read in full again"
+        assert quiet_read(reader, child.pid)["state"] == "S"
     assert_matches_ps(reader, child.pid)
 
 
-def test_renice_and_stop_from_outside_are_seen(family, reader):
+def test_renice_stop_and_pending_from_outside_are_seen(family, reader):
     child = family.spawn("""
         signal.signal(signal.SIGUSR1, lambda *a: None)
         ready()
         idle()
     """)
-    quiet_now(reader, child.pid)
+    until_quiet(reader, child.pid)
     os.setpriority(os.PRIO_PROCESS, child.pid, 7)        # it does not run for this
-    obj = reader.read(child.pid)
+    obj = quiet_read(reader, child.pid)
     assert (obj["nice"], obj["stat"]) == (7, "SN")
     assert_matches_ps(reader, child.pid)
     os.kill(child.pid, signal.SIGSTOP)
@@ -54,7 +77,7 @@ def test_renice_and_stop_from_outside_are_seen(family, reader):
     assert reader.read(child.pid)["signals"]["pending"] == ["SIGUSR1"]
     assert_matches_ps(reader, child.pid)
     os.kill(child.pid, signal.SIGCONT)                   # now the handler runs
-    obj = wait_until(lambda: (o := quiet_now(reader, child.pid)) and not o["signals"]["pending"] and o)
+    obj = wait_until(lambda: (o := until_quiet(reader, child.pid)) and not o["signals"]["pending"] and o)
     assert obj["stat"] == "SN"
     assert_matches_ps(reader, child.pid)
 
@@ -65,10 +88,9 @@ def test_blocked_signal_becomes_pending_without_waking(family, reader):
         ready()
         idle()
     """)
-    wait_until(state_is(reader, child.pid, "S"))
-    reader.read(child.pid)
+    until_quiet(reader, child.pid)
     os.kill(child.pid, signal.SIGUSR2)
-    obj = reader.read(child.pid)
+    obj = quiet_read(reader, child.pid)
     assert obj["state"] == "S" and obj["signals"]["pending"] == ["SIGUSR2"]
     assert_matches_ps(reader, child.pid)
 
@@ -82,11 +104,11 @@ def test_new_parent_is_seen_when_the_old_one_dies(family, reader):
         idle()
     """)
     grandchild = middle.info["grandchild"]
-    assert quiet_now(reader, grandchild)["ppid"] == middle.pid
+    assert until_quiet(reader, grandchild)["ppid"] == middle.pid
     os.kill(middle.pid, signal.SIGKILL)
     middle.popen.wait()
     # The test process is a subreaper (Family): the orphan comes to it, asleep all along.
-    obj = wait_until(lambda: (o := reader.read(grandchild)) and o["ppid"] == os.getpid() and o)
+    obj = wait_until(lambda: (o := quiet_read(reader, grandchild)) and o["ppid"] == os.getpid() and o)
     assert obj["state"] == "S"
     assert_matches_ps(reader, grandchild)
 
@@ -102,15 +124,12 @@ def test_what_a_woken_process_did_is_seen_at_the_next_read(family, reader):
         ready(port=s.getsockname()[1])
         idle()
     """)
-    wait_until(state_is(reader, child.pid, "S"))
-    table = socktable.SocketTable()
-    before = reader.read(child.pid, table)
+    before = until_quiet(reader, child.pid, sockets=True)
     assert before["sockets"] == [] and "SIGUSR2" not in before["signals"]["caught"]
     child.popen.stdin.write(b"go\n")
     child.popen.stdin.flush()
     port = family._ready_line(child.popen, 10)["port"]
-    obj = wait_until(lambda: (o := reader.read(child.pid, socktable.SocketTable()))
-                     and o["state"] == "S" and o)
+    obj = until_quiet(reader, child.pid, sockets=True)
     assert "SIGUSR2" in obj["signals"]["caught"]
     assert [(s["laddr"], s["status"]) for s in obj["sockets"]] == [(f"127.0.0.1:{port}", "LISTEN")]
     assert_matches_ps(reader, child.pid)
@@ -128,12 +147,48 @@ def test_socket_state_moves_on_while_its_owner_sleeps(family, reader):
         idle()
     """)
     conn, _ = server.accept()
-    quiet_now(reader, child.pid, sockets=True)
-    assert reader.read(child.pid, socktable.SocketTable())["sockets"][0]["status"] == "ESTABLISHED"
+    assert until_quiet(reader, child.pid, sockets=True)["sockets"][0]["status"] == "ESTABLISHED"
     conn.close()        # the kernel moves the child's end to CLOSE_WAIT; the child sleeps on
-    obj = wait_until(lambda: (o := reader.read(child.pid, socktable.SocketTable()))
-                     and o["sockets"][0]["status"] == "CLOSE_WAIT" and o)
-    assert obj["state"] == "S"
+    wait_until(lambda: quiet_read(reader, child.pid, sockets=True)["sockets"][0]["status"] == "CLOSE_WAIT")
+
+
+@pytest.mark.parametrize("kind", ["udp", "unix", "tcp"])
+def test_a_socket_shared_with_a_child_changes_while_its_owner_sleeps(family, reader, kind):
+    """After fork both hold the socket: the child binds or connects it, the parent sleeps."""
+    parent = family.spawn("""
+        kind = sys.argv[1]
+        if kind == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+        elif kind == "unix":
+            s = socket.socket(socket.AF_UNIX)
+        else:
+            s = socket.socket()                  # unbound TCP: in no table yet
+        pid = os.fork()
+        if pid == 0:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+            signal.sigwait({signal.SIGUSR1})
+            if kind == "udp":
+                s.connect(("127.0.0.1", 9))
+            elif kind == "unix":
+                s.bind("\\0proclab-test-%d" % os.getpid())
+                s.listen()
+            else:
+                s.bind(("127.0.0.1", 0))
+                s.listen()
+            print("done", flush=True)
+            idle()
+        ready(kid=pid)
+        idle()
+    """, kind)
+    until_quiet(reader, parent.pid, sockets=True)
+    os.kill(parent.info["kid"], signal.SIGUSR1)
+    assert parent.popen.stdout.readline() == b"done\n"
+    obj = quiet_read(reader, parent.pid, sockets=True)
+    fresh = procfs.ProcReader(fd_budget=0)
+    assert obj["sockets"] == fresh.read(parent.pid, socktable.SocketTable())["sockets"]
+    fresh.close()
+    assert obj["sockets"] and obj["sockets"][0]["status"] == ("ESTABLISHED" if kind == "udp" else "LISTEN")
 
 
 def test_an_auto_reaped_child_leaves_its_sleeping_parents_list(family, reader):
@@ -146,12 +201,80 @@ def test_an_auto_reaped_child_leaves_its_sleeping_parents_list(family, reader):
         idle()
     """)
     kid = parent.info["kid"]
-    quiet_now(reader, parent.pid)
+    until_quiet(reader, parent.pid)
     assert reader.children(parent.pid) == [kid]
     os.kill(kid, signal.SIGKILL)
     wait_until(lambda: not os.path.exists(f"/proc/{kid}"))
-    obj = reader.read(parent.pid)
-    assert obj["state"] == "S" and reader.children(parent.pid) == []
+    quiet_read(reader, parent.pid)
+    assert reader.children(parent.pid) == []
+
+
+@pytest.mark.skipif(not (IS_ROOT and shutil.which("nsenter")), reason="needs root and nsenter")
+def test_a_sleeping_pid_namespace_init_adopts_an_orphan(reader):
+    """The orphan goes to the reaper of its own namespace, which sleeps and had no child."""
+    code = textwrap.dedent(r"""
+        import ctypes, os, sys
+        if ctypes.CDLL(None, use_errno=True).unshare(0x20000000) != 0:    # CLONE_NEWPID
+            print("no", flush=True); sys.exit()
+        pid = os.fork()
+        if pid == 0:                # pid 1 of the new namespace: sleeps, never forks
+            sys.stdin.buffer.read()
+            os._exit(0)
+        print(pid, flush=True)
+        sys.stdin.buffer.read()
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    """)
+    host = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        line = host.stdout.readline().strip()
+        if not line.isdigit():
+            pytest.skip("cannot create a pid namespace here")
+        init = int(line)
+        until_quiet(reader, init)
+        assert reader.children(init) == []
+        subprocess.run(["nsenter", "-t", str(init), "-p", "--", "sh", "-c",
+                        "sleep 600 >/dev/null 2>&1 & exit 0"], check=True)
+        kids = wait_until(lambda: quiet_read(reader, init) and reader.children(init))
+        assert kids == [int(x) for x in open(f"/proc/{init}/task/{init}/children").read().split()]
+    finally:
+        host.stdin.close()          # its init dies, and takes the namespace's sleep with it
+        host.wait(10)
+
+
+def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path):
+    """process_madvise(MADV_PAGEOUT) shrinks a sleeper's VmRSS without it running.
+
+    4 MiB: stat's rss field (per-CPU counters, folded in per-CPU batches of
+    max(32, 2 x CPUs) pages) moves, and tells the reader to read status."""
+    pages = 1024
+    path = tmp_path / "pages"
+    path.write_bytes(b"x" * pages * mmap.PAGESIZE)
+    child = family.spawn("""
+        import mmap
+        f = open(sys.argv[1], "r+b")
+        m = mmap.mmap(f.fileno(), int(sys.argv[2]) * mmap.PAGESIZE)
+        touched = sum(m[i * mmap.PAGESIZE] for i in range(int(sys.argv[2])))
+        ready(addr=ctypes.addressof(ctypes.c_char.from_buffer(m)))
+        idle()
+    """, path, pages)
+    before = until_quiet(reader, child.pid)
+
+    class IoVec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(child.pid)
+    try:
+        iov = IoVec(child.info["addr"], pages * mmap.PAGESIZE)
+        nr = {"x86_64": 440, "aarch64": 440}.get(os.uname().machine)
+        done = libc.syscall(nr, pidfd, ctypes.byref(iov), 1, 21, 0) if nr else -1   # MADV_PAGEOUT
+    finally:
+        os.close(pidfd)
+    if done <= 0:
+        pytest.skip(f"process_madvise: {os.strerror(ctypes.get_errno())}")
+    obj = wait_until(lambda: (o := quiet_read(reader, child.pid)) and o["rss"] < before["rss"] and o)
+    assert before["rss"] - obj["rss"] >= pages * mmap.PAGESIZE // 2
+    assert obj["rss"] // 1024 == ps_view(child.pid)["rss"]
 
 
 def test_a_quiet_process_is_still_read_in_full_now_and_then(family, reader, monkeypatch):
@@ -168,10 +291,11 @@ def test_a_quiet_process_is_still_read_in_full_now_and_then(family, reader, monk
 def test_reader_holds_fds_within_its_budget_and_gives_them_back(family, budget):
     kids = [family.spawn("ready()\nidle()") for _ in range(3)]
     base = fd_count()
-    r = procfs.ProcReader(fd_budget=budget if budget is not None else 6)
+    per_process = 4 + procfs._HAVE_SCHEDSTAT        # /proc/PID, stat, status, children, schedstat
+    r = procfs.ProcReader(fd_budget=budget if budget is not None else 2 * per_process)
     for kid in kids:
         assert r.read(kid.pid) is not None
-    assert fd_count() - base == (0 if budget == 0 else 6)       # two processes' worth
+    assert fd_count() - base == (0 if budget == 0 else 2 * per_process)   # two processes' worth
     os.kill(kids[0].pid, signal.SIGKILL)
     kids[0].popen.wait()
     assert r.read(kids[0].pid) is None                          # held fds: ESRCH, let go
@@ -179,26 +303,25 @@ def test_reader_holds_fds_within_its_budget_and_gives_them_back(family, budget):
     assert fd_count() == base
 
 
-def test_unix_socket_of_a_sleeper_needs_no_table_and_stays_exact(family, reader):
-    path = os.path.join(family.tempdir(), "s")
-    server = socket.socket(socket.AF_UNIX)
-    server.bind(path)
-    server.listen()
-    family.on_close(server.close)
-    child = family.spawn(f"""
-        s = socket.socket(socket.AF_UNIX)
-        s.connect({path!r})
-        ready()
-        idle()
+def test_out_of_fds_the_reader_still_reads(family):
+    """EMFILE while opening a process's fds to hold: it is read without holding them."""
+    child = family.spawn("ready()\nidle()")
+    code = textwrap.dedent(f"""
+        import os, resource
+        from lab import procfs
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        r = procfs.ProcReader(fd_budget=1000)
+        hog = []
+        while True:
+            try:
+                hog.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                break
+        for fd in hog[-3:]:          # room to read, not to hold five
+            os.close(fd)
+        obj = r.read({child.pid})
+        print(obj and obj["pid"], r.read({child.pid}) and "again")
     """)
-    conn, _ = server.accept()
-    quiet_now(reader, child.pid, sockets=True)
-    table = socktable.SocketTable()
-    quiet = reader.read(child.pid, table)
-    assert [s["status"] for s in quiet["sockets"]] == ["ESTABLISHED"]
-    assert not table.used, "a quiet process with only a Unix socket made the sampler read a table"
-    conn.close()        # /proc/net/unix still says connected: the same as a full read now
-    after = reader.read(child.pid, socktable.SocketTable())
-    fresh = procfs.ProcReader(fd_budget=0)
-    assert after["sockets"] == fresh.read(child.pid, socktable.SocketTable())["sockets"]
-    fresh.close()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), timeout=30)
+    assert out.stdout.split() == [str(child.pid), "again"], out.stderr
