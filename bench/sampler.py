@@ -3,9 +3,9 @@
     $ .venv/bin/python -m bench.sampler
     machine: 2 CPUs, Python 3.11.7, kernel 6.18.44
     workload  procs  floor ms  sampler ms  ratio  max Hz  full reads
-    asleep       12      0.08        0.17   2.1x    5889         0%
+    asleep       12      0.21        0.58    2.8x    1714         8%
     ...
-    waking      502      3.52       29.80   8.5x      34       100%
+    waking      502      5.22       32.31    6.2x      31       100%
 
 The floor is the least any exact sampler must do: open and read
 /proc/PID/stat once for the same pids.  The sampler walks the tree from lab
@@ -87,7 +87,7 @@ def measure(sup, workload, n):
 
 def main():
     sup = Supervisor(run_cap=max(SIZES) + 8, total_cap=max(SIZES) + 16, lifetime=600).start()
-    raise_fd_limit()        # as Engine.start does, after lab init: 500 processes' fds fit
+    raise_fd_limit()        # as Engine.start does: 500 processes' held fds fit
     try:
         print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
               f"kernel {os.uname().release}")

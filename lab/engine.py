@@ -19,7 +19,7 @@ class Engine:
 
     def start(self):
         self.supervisor.start()        # lab init first, while this process has one thread
-        raise_fd_limit()               # after lab init: the labs keep the usual limit
+        raise_fd_limit()               # lab init puts the user's limit back for the labs
         self.sampler = Sampler(self.supervisor.launcher_pid, self.supervisor.role_of)
         self.hub = Hub(self.sampler, self.supervisor, hz=self.hz).start()
         return self
@@ -38,12 +38,12 @@ class Engine:
 def raise_fd_limit(want=65536):
     """Raise this process's soft RLIMIT_NOFILE towards the hard limit.
 
-    The sampler keeps three /proc fds open per lab process (see
+    The sampler keeps five /proc fds open per lab process (see
     procfs.ProcReader) and the server one socket per viewer; 1024, the
     usual soft limit, is too few for 256 processes and 100 viewers.  Go
-    programs do the same at start.  Processes started later inherit it, so
-    the engine calls this after lab init has started: lab programs see the
-    limit the user has."""
+    programs do the same at start.  Processes started later inherit it:
+    lab init sets the user's limit back (supervisor.USER_NOFILE), so lab
+    programs see the limit the user has."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = want if hard == resource.RLIM_INFINITY else min(want, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
