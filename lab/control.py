@@ -11,7 +11,7 @@ import os
 import signal
 import time
 
-from lab import proctree
+from lab import procfs, proctree
 
 # What the kernel does when a signal is not caught (signal(7)).
 DEFAULT_ACTIONS = {
@@ -218,15 +218,10 @@ def settle(pids, signum, timeout=0.2):
 
 
 def _handles(pid, signum):
-    """Does pid catch or ignore signum (SigCgt / SigIgn of /proc/PID/status)?"""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith((b"SigCgt:", b"SigIgn:")) and int(line.split()[1], 16) >> (signum - 1) & 1:
-                    return True
-    except OSError:
-        pass
-    return False
+    """Does pid catch or ignore signum?"""
+    masks = procfs.signal_masks(pid)
+    name = procfs.signal_names(1 << (signum - 1))[0]
+    return masks is not None and (name in masks["caught"] or name in masks["ignored"])
 
 
 def renice(pid, nice, launcher_pid):

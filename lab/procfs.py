@@ -257,6 +257,20 @@ def _from_status(status):
             kb(b"\nVmLck:"), kb(b"\nVmRSS:"))
 
 
+def signal_masks(pid):
+    """{"caught", "ignored", "blocked", "pending"} of pid as signal names; None if gone."""
+    try:
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return _from_status(os.read(fd, 65536))[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 class ProcReader:
     """Reads one process's object per tick, the children list with it.
 

@@ -280,3 +280,19 @@ def test_a_failed_act_is_not_logged_as_done(client, engine):
     res = client.post(f"/api/runs/{run['run']}/terminal", json={"data": "hello\n"})
     assert res.status_code == 404 and "no running run" in res.get_json()["error"]
     assert not [e for e in list(engine.hub.events)[before:] if e.get("action") == "input"]
+
+
+def test_a_stop_is_not_waited_for_when_the_process_catches_or_ignores_it(family):
+    """control._handles decides whether a SIGTSTP/SIGTTIN/SIGTTOU will stop the process."""
+    import signal
+    from lab import control
+    child = family.spawn("""
+        signal.signal(signal.SIGTSTP, lambda *a: None)
+        signal.signal(signal.SIGTTIN, signal.SIG_IGN)
+        ready()
+        idle()
+    """)
+    assert control._handles(child.pid, signal.SIGTSTP)
+    assert control._handles(child.pid, signal.SIGTTIN)
+    assert not control._handles(child.pid, signal.SIGTTOU)
+    assert not control._handles(2 ** 22 + 1, signal.SIGTSTP)     # no such process
