@@ -38,7 +38,7 @@ class Engine:
 def raise_fd_limit(want=65536):
     """Raise this process's soft RLIMIT_NOFILE towards the hard limit.
 
-    The sampler keeps five /proc fds open per lab process (see
+    The sampler keeps six /proc fds open per lab process (see
     procfs.ProcReader) and the server one socket per viewer; 1024, the
     usual soft limit, is too few for 256 processes and 100 viewers.  Go
     programs do the same at start.  Processes started later inherit it:

@@ -149,6 +149,15 @@ def socket_inodes(pid):
         return {}
 
 
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _statm_resident(statm):
+    """Resident pages, the second field of /proc/PID/statm (None if gone)."""
+    fields = statm.split(None, 2)
+    return int(fields[1]) if len(fields) > 1 else None
+
+
 def _split_cmdline(data):
     if not data:
         return []
@@ -173,18 +182,19 @@ _FILE = os.O_RDONLY | os.O_CLOEXEC
 class _Kept:
     """What the reader keeps of one process between ticks.
 
-    dfd and fds ({name: fd} of stat, schedstat, status and the main
+    dfd and fds ({name: fd} of stat, schedstat, statm, status and the main
     thread's children list) are held open and pread() every tick, unless
     the reader's fd budget is spent: then they are None/{} and opened
     afresh each read.  A held fd also pins the process: once it is reaped,
     reads answer ESRCH even if its pid is reused, so a new process is never
     mistaken for it."""
-    __slots__ = ("dfd", "fds", "obj", "sched", "starttime", "rss_pages", "vmlck_kb",
+    __slots__ = ("dfd", "fds", "obj", "stat", "sched", "starttime", "rss_pages", "vmlck_kb",
                  "fd_inodes", "kids", "refresh_at", "cpu")
 
     def __init__(self):
         self.dfd, self.fds = None, {}
-        self.obj = self.sched = self.starttime = self.rss_pages = self.fd_inodes = self.cpu = None
+        self.obj = self.stat = self.sched = self.starttime = self.rss_pages = None
+        self.fd_inodes = self.cpu = None
         self.vmlck_kb, self.kids, self.refresh_at = 0, [], 0.0
 
     @property
@@ -274,7 +284,8 @@ def signal_masks(pid):
 class ProcReader:
     """Reads one process's object per tick, the children list with it.
 
-    Every read: /proc/PID/schedstat, stat and the children list.  With
+    Every read: /proc/PID/schedstat, stat and the children list (and statm
+    on a quiet read).  With
     status, these hold everything another process can change while this one
     sleeps: ppid when the parent dies, nice, pgid, tpgid, state, children
     re-parented to it or reaped by the kernel (SIGCHLD ignored), signals
@@ -287,18 +298,22 @@ class ProcReader:
     none of these -- when the process has not run since its last full read
     (the same schedstat), is single-threaded (schedstat is the main
     thread's) and asleep in S now and then, and that full read saw its wait
-    channel.  A quiet read still reads status if the process blocks some
-    signal (a blocked signal stays pending without waking it) or stat's rss
-    moved (memory reclaimed from outside).  Its sockets' states are looked
-    up every tick: the connections behind its fds move on, and a socket it
-    shares with a child can be bound or connected by the child.
+    channel.  A quiet read that finds stat byte for byte as it was reuses
+    the last object without parsing anything.  A quiet read still reads
+    status if the process blocks some
+    signal (a blocked signal stays pending without waking it), has one
+    pending (a frozen process's is cleared by SIGCONT without waking it) or
+    statm's resident moved (memory reclaimed from outside; stat's rss field
+    is a per-CPU estimate that can lag by hundreds of pages).  Its sockets'
+    states are looked up every tick: the connections behind its fds move
+    on, and a socket it shares with a child can be bound or connected by
+    the child.
 
-    What a quiet read can miss until the next full one (QUIET_REFRESH): a
-    VmRSS change smaller than stat's per-CPU counter batch; what a process
-    sharing its fd table, signal handlers or memory without being a thread
-    (clone(CLONE_FILES | CLONE_SIGHAND | CLONE_VM) without CLONE_THREAD,
-    which Python programs do not do) changes for it; argv written into it
-    through /proc/PID/mem.
+    What a quiet read can miss until the next full one (QUIET_REFRESH):
+    what a process sharing its fd table, signal handlers or memory without
+    being a thread (clone(CLONE_FILES | CLONE_SIGHAND | CLONE_VM) without
+    CLONE_THREAD, which Python programs do not do) changes for it; argv
+    written into it through /proc/PID/mem.
 
     cmdline is cached per (pid, starttime, comm, arg_start, arg_end): exec
     keeps pid and starttime but moves argv (fields 48-49 of stat), and
@@ -382,7 +397,8 @@ class ProcReader:
     def _open(self, pid):
         """A new _Kept, its fds held if the budget allows; None if pid is gone."""
         kept = _Kept()
-        names = {"stat": "stat", "status": "status", "children": f"task/{pid}/children"}
+        names = {"stat": "stat", "statm": "statm", "status": "status",
+                 "children": f"task/{pid}/children"}
         if _HAVE_SCHEDSTAT:
             names["schedstat"] = "schedstat"
         if self._fds_held + 1 + len(names) > self._fd_budget:
@@ -416,6 +432,16 @@ class ProcReader:
             stat = kept.get(dfd, "stat")
             if not stat:
                 return None
+            now, prev = time.monotonic(), kept.obj
+            if (stat == kept.stat and sched is not None and sched == kept.sched
+                    and prev["state"] == "S" and prev["threads"] == 1 and now < kept.refresh_at
+                    and (table is None or kept.fd_inodes is not None)
+                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
+                    and _statm_resident(kept.get(dfd, "statm")) == kept.rss_pages):
+                # A quiet read (below) of the very same stat: nothing to parse again.
+                # The same CPU ticks: it used none since.
+                kept.cpu = (kept.cpu[0], now)
+                return self._quiet(pid, dfd, kept, table, dict(prev, cpu=0.0))
             # comm may hold spaces and parentheses: it ends at the LAST ')'.
             rp = stat.rfind(b")")
             name = stat[stat.find(b"(") + 1:rp].decode("utf-8", "replace")
@@ -424,17 +450,20 @@ class ProcReader:
             ppid, pgrp, sid, tpgid = int(f[1]), int(f[2]), int(f[3]), int(f[5])
             ticks = int(f[11]) + int(f[12])
             priority, nice, threads = int(f[15]), int(f[16]), int(f[17])
-            starttime, rss_pages = int(f[19]), int(f[21])
+            starttime = int(f[19])
             policy = int(f[38]) if len(f) > 38 else -1
 
-            now, prev = time.monotonic(), kept.obj
             quiet = (sched is not None and sched == kept.sched and state == "S" and threads == 1
                      and prev is not None and prev["state"] == "S" and prev["threads"] == 1
                      and kept.starttime == starttime and now < kept.refresh_at
                      and (table is None or kept.fd_inodes is not None))
-            if quiet and not prev["signals"]["blocked"] and rss_pages == kept.rss_pages:
+            rss_pages = _statm_resident(kept.get(dfd, "statm")) if quiet else None
+            if (quiet and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
+                    and rss_pages == kept.rss_pages):
                 # Nothing in status can have changed: an unblocked signal would
-                # have woken it (R, or a new schedstat), and stat's rss stands still.
+                # have woken it (R, or a new schedstat), and its resident set
+                # stands still.  A pending one is kept by a frozen (cgroup
+                # freezer) process, whose SIGCONT then clears it without waking.
                 signals, vmlck_kb, rss = prev["signals"], kept.vmlck_kb, prev["rss"]
             else:
                 status = kept.get(dfd, "status")
@@ -442,7 +471,11 @@ class ProcReader:
                     return None
                 signals, vmlck_kb, rss_kb = _from_status(status)
                 rss = rss_kb * 1024
-                kept.vmlck_kb, kept.rss_pages = vmlck_kb, rss_pages
+                kept.vmlck_kb = vmlck_kb
+                # statm's resident is VmRSS in pages (the same counters, summed the
+                # same way).  On a quiet read statm came first: a move between the
+                # two reads makes the next one look at status again.
+                kept.rss_pages = rss_pages if quiet else rss_kb // _PAGE_KB
 
             cpu = 0.0
             if kept.cpu and kept.starttime == starttime and now > kept.cpu[1]:
@@ -456,11 +489,9 @@ class ProcReader:
                 "priority": priority, "threads": threads, "cpu": cpu,
                 "rss": rss, "signals": signals,
             }
+            kept.stat = stat
             if quiet:
-                self.quiet_reads += 1
-                obj = dict(prev, **common)
-                obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
-                kept.kids = _children_at(dfd, pid, 1, kept)
+                return self._quiet(pid, dfd, kept, table, dict(prev, **common))
             else:
                 self.full_reads += 1
                 obj = self._full(pid, dfd, kept, table, f, name, state, common)
@@ -474,6 +505,14 @@ class ProcReader:
                 kept.kids = _children_at(dfd, pid, threads, kept)
             kept.obj = obj
             return obj
+
+    def _quiet(self, pid, dfd, kept, table, obj):
+        """Finish a quiet read: the sockets' states, the children list."""
+        self.quiet_reads += 1
+        obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
+        kept.kids = _children_at(dfd, pid, 1, kept)
+        kept.obj = obj
+        return obj
 
     def _full(self, pid, dfd, kept, table, f, name, state, common):
         starttime = int(f[19])

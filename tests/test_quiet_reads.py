@@ -95,6 +95,60 @@ def test_blocked_signal_becomes_pending_without_waking(family, reader):
     assert_matches_ps(reader, child.pid)
 
 
+def cgroup2_child(name):
+    """A new cgroup v2 directory for this test, or pytest.skip if there is none to make."""
+    with open("/proc/self/mounts") as f:
+        roots = [line.split()[1] for line in f if line.split()[2] == "cgroup2"]
+    for root in roots:
+        path = os.path.join(root, name)
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        if os.path.exists(os.path.join(path, "cgroup.freeze")):
+            return path
+        os.rmdir(path)
+    pytest.skip("no cgroup v2 hierarchy this user may write to")
+
+
+def test_pending_signal_of_a_frozen_process_cleared_by_sigcont(family, reader):
+    """The cgroup freezer holds a process in S; SIGTSTP to it stays pending, and
+    SIGCONT throws it away -- without the process running in between."""
+    child = family.spawn("""
+        signal.signal(signal.SIGTSTP, lambda *a: None)
+        ready()
+        idle()
+    """)
+    group = cgroup2_child(f"proclab-test-{os.getpid()}-{child.pid}")
+    try:
+        with open(os.path.join(group, "cgroup.procs"), "w") as f:
+            f.write(str(child.pid))
+        with open(os.path.join(group, "cgroup.freeze"), "w") as f:
+            f.write("1")
+        wait_until(lambda: "frozen 1" in open(os.path.join(group, "cgroup.events")).read())
+        until_quiet(reader, child.pid)
+        os.kill(child.pid, signal.SIGTSTP)
+        # It wakes for a moment (R) to find itself frozen, and goes back to S.
+        obj = wait_until(lambda: (o := reader.read(child.pid))["state"] == "S"
+                         and o["signals"]["pending"] and o)
+        assert obj["signals"]["pending"] == ["SIGTSTP"]
+        assert_matches_ps(reader, child.pid)
+        until_quiet(reader, child.pid)
+        os.kill(child.pid, signal.SIGCONT)
+        obj = quiet_read(reader, child.pid)
+        assert obj["signals"]["pending"] == [] and obj["state"] == "S"
+        assert_matches_ps(reader, child.pid)
+    finally:
+        try:
+            with open(os.path.join(group, "cgroup.freeze"), "w") as f:
+                f.write("0")
+        finally:
+            child.popen.kill()              # SIGKILL ends even a frozen process
+            child.popen.wait()
+            wait_until(lambda: "populated 0" in open(os.path.join(group, "cgroup.events")).read())
+            os.rmdir(group)
+
+
 def test_new_parent_is_seen_when_the_old_one_dies(family, reader):
     middle = family.spawn("""
         pid = os.fork()
@@ -242,12 +296,12 @@ def test_a_sleeping_pid_namespace_init_adopts_an_orphan(reader):
         host.wait(10)
 
 
-def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path):
+@pytest.mark.parametrize("pages", [1024, 8])
+def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path, pages):
     """process_madvise(MADV_PAGEOUT) shrinks a sleeper's VmRSS without it running.
 
-    4 MiB: stat's rss field (per-CPU counters, folded in per-CPU batches of
-    max(32, 2 x CPUs) pages) moves, and tells the reader to read status."""
-    pages = 1024
+    8 pages is less than a per-CPU counter batch: stat's rss field does not
+    move for it, statm's resident (which the reader compares) does."""
     path = tmp_path / "pages"
     path.write_bytes(b"x" * pages * mmap.PAGESIZE)
     child = family.spawn("""
@@ -291,7 +345,7 @@ def test_a_quiet_process_is_still_read_in_full_now_and_then(family, reader, monk
 def test_reader_holds_fds_within_its_budget_and_gives_them_back(family, budget):
     kids = [family.spawn("ready()\nidle()") for _ in range(3)]
     base = fd_count()
-    per_process = 4 + procfs._HAVE_SCHEDSTAT        # /proc/PID, stat, status, children, schedstat
+    per_process = 5 + procfs._HAVE_SCHEDSTAT    # /proc/PID, stat, statm, status, children, schedstat
     r = procfs.ProcReader(fd_budget=budget if budget is not None else 2 * per_process)
     for kid in kids:
         assert r.read(kid.pid) is not None
@@ -317,7 +371,7 @@ def test_out_of_fds_the_reader_still_reads(family):
                 hog.append(os.open("/dev/null", os.O_RDONLY))
             except OSError:
                 break
-        for fd in hog[-3:]:          # room to read, not to hold five
+        for fd in hog[-3:]:          # room to read, not to hold six
             os.close(fd)
         obj = r.read({child.pid})
         print(obj and obj["pid"], r.read({child.pid}) and "again")
