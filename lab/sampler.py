@@ -12,22 +12,27 @@ import time
 from lab import procfs, proctree, socktable
 
 
+_ADOPTED = object()     # a child of lab init: its run is in its environment
+
+
 class Sampler:
     def __init__(self, launcher_pid, role_of=lambda pid: None):
         self.launcher_pid = launcher_pid
         self.role_of = role_of
         self.reader = procfs.ProcReader()
-        self._run_cache = {}        # (pid, start ticks) -> run id of lab init's direct children
+        self._run_cache = {}        # (pid, start time) -> run id of lab init's direct children
         self.lab_ports = {}         # port -> run id, of every port a lab process listened on
         self._ports_lock = threading.Lock()    # forget_run comes from another thread
         self._seen = set()          # pids of the previous sample, to forget the gone ones
 
-    def _run_of_adoptee(self, kid):
-        """The run of one of lab init's children: a session, an orphan, a helper."""
-        key = (kid, proctree.start_ticks(kid))
+    def _run_of_adoptee(self, obj):
+        """The run of one of lab init's children (a session, an orphan, a
+        helper), from its environment, once per process: the key holds its
+        start time, so a reused pid is looked at afresh."""
+        key = (obj["pid"], obj["started"])
         run = self._run_cache.get(key)
         if run is None:
-            run = proctree.environ_value(kid, "PROCLAB_RUN")
+            run = proctree.environ_value(obj["pid"], "PROCLAB_RUN")
             if run is not None:
                 self._run_cache[key] = run
         return run
@@ -40,22 +45,24 @@ class Sampler:
         are read only if some lab process turns out to hold a socket."""
         objs = {}
         table = socktable.SocketTable()      # reads a /proc/net table only when asked
-        todo = [(self.launcher_pid, None)]
+        todo = [(self.launcher_pid, None)]     # (pid, its run; _ADOPTED: look it up)
         for last_look in (False, True):
             while todo:
                 pid, run = todo.pop()
+                if pid in objs:
+                    continue            # an orphan re-parented mid-walk to one read later
                 obj = self.reader.read(pid, table)
                 if obj is None:
                     continue            # gone between the walk and the read: normal
-                obj["run"] = run
+                obj["run"] = self._run_of_adoptee(obj) if run is _ADOPTED else run
                 obj["role"] = self.role_of(pid)
                 objs[pid] = obj
                 for kid in self.reader.children(pid):
-                    todo.append((kid, self._run_of_adoptee(kid) if pid == self.launcher_pid else run))
+                    todo.append((kid, _ADOPTED if pid == self.launcher_pid else obj["run"]))
             if not last_look and self.launcher_pid in objs:
                 # An orphan being re-parented while we walked was in neither its old
                 # parent's children nor (yet) lab init's: look at lab init's once more.
-                todo = [(kid, self._run_of_adoptee(kid))
+                todo = [(kid, _ADOPTED)
                         for kid in self.reader.children(self.launcher_pid, fresh=True) if kid not in objs]
         unowned = {}
         with self._ports_lock:
