@@ -3,9 +3,9 @@
     $ .venv/bin/python -m bench.sampler
     machine: 2 CPUs, Python 3.11.7, kernel 6.18.44
     workload  procs  floor ms  sampler ms  ratio  max Hz  full reads
-    asleep       12      0.21        0.58    2.8x    1714         8%
+    asleep       12      0.12        0.31    2.5x    3270         8%
     ...
-    waking      502      5.22       32.31    6.2x      31       100%
+    waking      502      5.33       33.89    6.4x      30       100%
 
 The floor is the least any exact sampler must do: open and read
 /proc/PID/stat once for the same pids.  The sampler walks the tree from lab
