@@ -432,16 +432,17 @@ class ProcReader:
             stat = kept.get(dfd, "stat")
             if not stat:
                 return None
-            now, prev = time.monotonic(), kept.obj
+            now, prev, rss_pages = time.monotonic(), kept.obj, None
             if (stat == kept.stat and sched is not None and sched == kept.sched
                     and prev["state"] == "S" and prev["threads"] == 1 and now < kept.refresh_at
                     and (table is None or kept.fd_inodes is not None)
-                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
-                    and _statm_resident(kept.get(dfd, "statm")) == kept.rss_pages):
-                # A quiet read (below) of the very same stat: nothing to parse again.
-                # The same CPU ticks: it used none since.
-                kept.cpu = (kept.cpu[0], now)
-                return self._quiet(pid, dfd, kept, table, dict(prev, cpu=0.0))
+                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]):
+                rss_pages = _statm_resident(kept.get(dfd, "statm"))
+                if rss_pages == kept.rss_pages:
+                    # A quiet read (below) of the very same stat: nothing to parse
+                    # again.  The same CPU ticks: it used none since.
+                    kept.cpu = (kept.cpu[0], now)
+                    return self._quiet(pid, dfd, kept, table, dict(prev, cpu=0.0))
             # comm may hold spaces and parentheses: it ends at the LAST ')'.
             rp = stat.rfind(b")")
             name = stat[stat.find(b"(") + 1:rp].decode("utf-8", "replace")
@@ -457,7 +458,8 @@ class ProcReader:
                      and prev is not None and prev["state"] == "S" and prev["threads"] == 1
                      and kept.starttime == starttime and now < kept.refresh_at
                      and (table is None or kept.fd_inodes is not None))
-            rss_pages = _statm_resident(kept.get(dfd, "statm")) if quiet else None
+            if quiet and rss_pages is None:     # not read above
+                rss_pages = _statm_resident(kept.get(dfd, "statm"))
             if (quiet and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
                     and rss_pages == kept.rss_pages):
                 # Nothing in status can have changed: an unblocked signal would
@@ -473,9 +475,10 @@ class ProcReader:
                 rss = rss_kb * 1024
                 kept.vmlck_kb = vmlck_kb
                 # statm's resident is VmRSS in pages (the same counters, summed the
-                # same way).  On a quiet read statm came first: a move between the
-                # two reads makes the next one look at status again.
-                kept.rss_pages = rss_pages if quiet else rss_kb // _PAGE_KB
+                # same way).  What is kept is what is shown: a move after status was
+                # read, even one that statm saw before it, makes the next quiet
+                # read look at status again.
+                kept.rss_pages = rss_kb // _PAGE_KB
 
             cpu = 0.0
             if kept.cpu and kept.starttime == starttime and now > kept.cpu[1]:

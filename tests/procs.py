@@ -72,6 +72,24 @@ def descendants(roots, pp=None):
     return out
 
 
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+def page_out(pid, addr, length):
+    """process_madvise(MADV_PAGEOUT) on another process's memory: it shrinks
+    without running.  True if the kernel took it (x86_64/aarch64, 5.10+)."""
+    nr = {"x86_64": 440, "aarch64": 440}.get(os.uname().machine)    # process_madvise
+    if nr is None:
+        return False
+    pidfd = os.pidfd_open(pid)
+    try:
+        iov = _IoVec(addr, length)
+        return _libc.syscall(nr, pidfd, ctypes.byref(iov), 1, 21, 0) > 0     # 21: MADV_PAGEOUT
+    finally:
+        os.close(pidfd)
+
+
 def _subreaper(on):
     if _libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
@@ -126,6 +144,10 @@ class Family:
         r, _, _ = select.select([popen.stdout], [], [], timeout)
         line = popen.stdout.readline() if r else b""
         if not line:
+            try:
+                os.killpg(popen.pid, signal.SIGKILL)    # what it forked holds stderr open too
+            except ProcessLookupError:
+                pass
             popen.kill()
             popen.wait()
             err = popen.stderr.read().decode(errors="replace")

@@ -21,6 +21,7 @@ import pytest
 
 from lab import procfs, socktable
 from tests.helpers import wait_until
+from tests.procs import page_out
 from tests.test_procfs_oracle import assert_matches_ps, ps_view, state_is
 
 IS_ROOT = os.geteuid() == 0
@@ -314,20 +315,53 @@ def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path, pages):
     """, path, pages)
     before = until_quiet(reader, child.pid)
 
-    class IoVec(ctypes.Structure):
-        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(child.pid)
-    try:
-        iov = IoVec(child.info["addr"], pages * mmap.PAGESIZE)
-        nr = {"x86_64": 440, "aarch64": 440}.get(os.uname().machine)
-        done = libc.syscall(nr, pidfd, ctypes.byref(iov), 1, 21, 0) if nr else -1   # MADV_PAGEOUT
-    finally:
-        os.close(pidfd)
-    if done <= 0:
+    if not page_out(child.pid, child.info["addr"], pages * mmap.PAGESIZE):
         pytest.skip(f"process_madvise: {os.strerror(ctypes.get_errno())}")
     obj = wait_until(lambda: (o := quiet_read(reader, child.pid)) and o["rss"] < before["rss"] and o)
     assert before["rss"] - obj["rss"] >= pages * mmap.PAGESIZE // 2
+    assert obj["rss"] // 1024 == ps_view(child.pid)["rss"]
+
+
+def test_memory_moving_while_it_is_read_is_not_missed(family, reader, tmp_path, monkeypatch):
+    """Its resident set drops (seen in statm), grows between the statm and the
+    status reads, and drops back: the next quiet read must see the drop, so
+    the count the reader keeps is the one it shows, not statm's."""
+    for name in "abc":
+        (tmp_path / name).write_bytes(b"x" * mmap.PAGESIZE)
+    child = family.spawn("""
+        import mmap
+        files = [open(os.path.join(sys.argv[1], n), "r+b") for n in "abc"]
+        maps = [mmap.mmap(f.fileno(), mmap.PAGESIZE) for f in files]
+        touched = maps[0][0] + maps[1][0]               # c is mapped, not yet resident
+        ready(c=ctypes.addressof(ctypes.c_char.from_buffer(maps[2])))
+        idle()
+    """, tmp_path)
+    page = mmap.PAGESIZE
+
+    class IoVec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    buf = ctypes.create_string_buffer(page)
+    local, remote = IoVec(ctypes.addressof(buf), page), IoVec(child.info["c"], page)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def fault_in_c():       # from outside: c becomes resident, the child does not run
+        assert libc.process_vm_readv(child.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) == page
+
+    r0 = until_quiet(reader, child.pid)["rss"]
+    os.truncate(tmp_path / "a", 0)                      # one page less
+    real_get = procfs._Kept.get
+
+    def get(kept, dfd, name, path=None):
+        if name == "status":
+            monkeypatch.setattr(procfs._Kept, "get", real_get)
+            fault_in_c()                                # one page more, after statm was read
+        return real_get(kept, dfd, name, path)
+    monkeypatch.setattr(procfs._Kept, "get", get)
+    assert quiet_read(reader, child.pid)["rss"] == r0
+    assert procfs._Kept.get is real_get, "status was not read"
+    os.truncate(tmp_path / "c", 0)                      # one page less again
+    obj = quiet_read(reader, child.pid)
+    assert obj["rss"] == r0 - page
     assert obj["rss"] // 1024 == ps_view(child.pid)["rss"]
 
 
