@@ -285,11 +285,10 @@ class ProcReader:
     """Reads one process's object per tick, the children list with it.
 
     Every read: /proc/PID/schedstat, stat and the children list (and statm
-    on a quiet read).  With
-    status, these hold everything another process can change while this one
-    sleeps: ppid when the parent dies, nice, pgid, tpgid, state, children
-    re-parented to it or reaped by the kernel (SIGCHLD ignored), signals
-    left pending, memory reclaimed.
+    on a quiet read).  With status, these hold everything another process
+    can change while this one sleeps: ppid when the parent dies, nice, pgid,
+    tpgid, state, children re-parented to it or reaped by the kernel
+    (SIGCHLD ignored), signals left pending, memory reclaimed.
 
     A full read adds status (the signal masks -- stat's are cut to 31 bits
     --, VmLck, VmRSS), wchan (sleeping or stopped only: the kernel says 0
@@ -300,14 +299,13 @@ class ProcReader:
     thread's) and asleep in S now and then, and that full read saw its wait
     channel.  A quiet read that finds stat byte for byte as it was reuses
     the last object without parsing anything.  A quiet read still reads
-    status if the process blocks some
-    signal (a blocked signal stays pending without waking it), has one
-    pending (a frozen process's is cleared by SIGCONT without waking it) or
-    statm's resident moved (memory reclaimed from outside; stat's rss field
-    is a per-CPU estimate that can lag by hundreds of pages).  Its sockets'
-    states are looked up every tick: the connections behind its fds move
-    on, and a socket it shares with a child can be bound or connected by
-    the child.
+    status if the process blocks some signal (a blocked signal stays pending
+    without waking it), has one pending (a frozen process's is cleared by
+    SIGCONT without waking it) or statm's resident moved (memory reclaimed
+    from outside; stat's rss field is a per-CPU estimate that can lag by
+    hundreds of pages).  Its sockets' states are looked up every tick: the
+    connections behind its fds move on, and a socket it shares with a child
+    can be bound or connected by the child.
 
     What a quiet read can miss until the next full one (QUIET_REFRESH):
     what a process sharing its fd table, signal handlers or memory without
