@@ -431,10 +431,14 @@ class ProcReader:
             if not stat:
                 return None
             now, prev, rss_pages = time.monotonic(), kept.obj, None
-            if (stat == kept.stat and sched is not None and sched == kept.sched
-                    and prev["state"] == "S" and prev["threads"] == 1 and now < kept.refresh_at
-                    and (table is None or kept.fd_inodes is not None)
-                    and not prev["signals"]["blocked"] and not prev["signals"]["pending"]):
+            # Not run since a full read that saw it asleep and single-threaded;
+            # quiet if it still is (stat, parsed below or the same bytes).
+            slept = (sched is not None and sched == kept.sched and prev is not None
+                     and prev["state"] == "S" and prev["threads"] == 1
+                     and now < kept.refresh_at and (table is None or kept.fd_inodes is not None))
+            # A blocked or pending signal can change status without waking it.
+            no_signal = slept and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
+            if no_signal and stat == kept.stat:
                 rss_pages = _statm_resident(kept.get(dfd, "statm"))
                 if rss_pages == kept.rss_pages:
                     # A quiet read (below) of the very same stat: nothing to parse
@@ -452,14 +456,10 @@ class ProcReader:
             starttime = int(f[19])
             policy = int(f[38]) if len(f) > 38 else -1
 
-            quiet = (sched is not None and sched == kept.sched and state == "S" and threads == 1
-                     and prev is not None and prev["state"] == "S" and prev["threads"] == 1
-                     and kept.starttime == starttime and now < kept.refresh_at
-                     and (table is None or kept.fd_inodes is not None))
+            quiet = slept and state == "S" and threads == 1 and kept.starttime == starttime
             if quiet and rss_pages is None:     # not read above
                 rss_pages = _statm_resident(kept.get(dfd, "statm"))
-            if (quiet and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
-                    and rss_pages == kept.rss_pages):
+            if quiet and no_signal and rss_pages == kept.rss_pages:
                 # Nothing in status can have changed: an unblocked signal would
                 # have woken it (R, or a new schedstat), and its resident set
                 # stands still.  A pending one is kept by a frozen (cgroup

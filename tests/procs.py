@@ -90,6 +90,14 @@ def page_out(pid, addr, length):
         os.close(pidfd)
 
 
+def fault_in(pid, addr, length):
+    """Read another process's memory (process_vm_readv): mapped pages that were
+    not resident become so, without it running."""
+    buf = ctypes.create_string_buffer(length)
+    local, remote = _IoVec(ctypes.addressof(buf), length), _IoVec(addr, length)
+    return _libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) == length
+
+
 def _subreaper(on):
     if _libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")

@@ -21,7 +21,7 @@ import pytest
 
 from lab import procfs, socktable
 from tests.helpers import wait_until
-from tests.procs import page_out
+from tests.procs import fault_in, page_out
 from tests.test_procfs_oracle import assert_matches_ps, ps_view, state_is
 
 IS_ROOT = os.geteuid() == 0
@@ -112,6 +112,11 @@ def cgroup2_child(name):
     pytest.skip("no cgroup v2 hierarchy this user may write to")
 
 
+def events(group):
+    with open(os.path.join(group, "cgroup.events")) as f:
+        return f.read()
+
+
 def test_pending_signal_of_a_frozen_process_cleared_by_sigcont(family, reader):
     """The cgroup freezer holds a process in S; SIGTSTP to it stays pending, and
     SIGCONT throws it away -- without the process running in between."""
@@ -126,7 +131,7 @@ def test_pending_signal_of_a_frozen_process_cleared_by_sigcont(family, reader):
             f.write(str(child.pid))
         with open(os.path.join(group, "cgroup.freeze"), "w") as f:
             f.write("1")
-        wait_until(lambda: "frozen 1" in open(os.path.join(group, "cgroup.events")).read())
+        wait_until(lambda: "frozen 1" in events(group))
         until_quiet(reader, child.pid)
         os.kill(child.pid, signal.SIGTSTP)
         # It wakes for a moment (R) to find itself frozen, and goes back to S.
@@ -146,7 +151,7 @@ def test_pending_signal_of_a_frozen_process_cleared_by_sigcont(family, reader):
         finally:
             child.popen.kill()              # SIGKILL ends even a frozen process
             child.popen.wait()
-            wait_until(lambda: "populated 0" in open(os.path.join(group, "cgroup.events")).read())
+            wait_until(lambda: "populated 0" in events(group))
             os.rmdir(group)
 
 
@@ -337,16 +342,6 @@ def test_memory_moving_while_it_is_read_is_not_missed(family, reader, tmp_path, 
         idle()
     """, tmp_path)
     page = mmap.PAGESIZE
-
-    class IoVec(ctypes.Structure):
-        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-    buf = ctypes.create_string_buffer(page)
-    local, remote = IoVec(ctypes.addressof(buf), page), IoVec(child.info["c"], page)
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def fault_in_c():       # from outside: c becomes resident, the child does not run
-        assert libc.process_vm_readv(child.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) == page
-
     r0 = until_quiet(reader, child.pid)["rss"]
     os.truncate(tmp_path / "a", 0)                      # one page less
     real_get = procfs._Kept.get
@@ -354,7 +349,7 @@ def test_memory_moving_while_it_is_read_is_not_missed(family, reader, tmp_path, 
     def get(kept, dfd, name, path=None):
         if name == "status":
             monkeypatch.setattr(procfs._Kept, "get", real_get)
-            fault_in_c()                                # one page more, after statm was read
+            assert fault_in(child.pid, child.info["c"], page)   # one page more, after statm was read
         return real_get(kept, dfd, name, path)
     monkeypatch.setattr(procfs._Kept, "get", get)
     assert quiet_read(reader, child.pid)["rss"] == r0

@@ -10,14 +10,13 @@ of its fd, and counts the names per tick.
 import collections
 import mmap
 import os
-import signal
 import time
 
 import pytest
 
 from lab import procfs
 from lab.sampler import Sampler
-from tests.helpers import wait_until
+from tests.helpers import proc_stat, wait_until
 
 PAGES = 8
 
@@ -126,8 +125,8 @@ def test_each_proc_file_is_read_at_most_once_per_tick(family, monkeypatch, tmp_p
         (tmp_path / str(i)).write_bytes(b"x" * mmap.PAGESIZE)
     parent = family.spawn(LAB, tmp_path, PAGES)
     kids = parent.info["kids"]
-    wait_until(lambda: procfs.ProcReader(fd_budget=0).read(kids["stopped"])["state"] == "T")
-    wait_until(lambda: procfs.ProcReader(fd_budget=0).read(kids["zombie"])["state"] == "Z")
+    wait_until(lambda: proc_stat(kids["stopped"])[0] == "T")
+    wait_until(lambda: proc_stat(kids["zombie"])[0] == "Z")
 
     sampler = Sampler(parent.pid)
     sampler.reader = procfs.ProcReader(fd_budget=budget)
