@@ -309,7 +309,11 @@ def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path, pages):
     8 pages is less than a per-CPU counter batch: stat's rss field does not
     move for it, statm's resident (which the reader compares) does."""
     path = tmp_path / "pages"
-    path.write_bytes(b"x" * pages * mmap.PAGESIZE)
+    with open(path, "wb") as f:
+        f.write(b"x" * pages * mmap.PAGESIZE)
+        # MADV_PAGEOUT skips a page under writeback, and a machine that has just
+        # written a lot (CI after apt) may start it at any moment: clean pages only.
+        os.fsync(f.fileno())
     child = family.spawn("""
         import mmap
         f = open(sys.argv[1], "r+b")
@@ -322,8 +326,14 @@ def test_memory_paged_out_from_outside_is_seen(family, reader, tmp_path, pages):
 
     if not page_out(child.pid, child.info["addr"], pages * mmap.PAGESIZE):
         pytest.skip(f"process_madvise: {os.strerror(ctypes.get_errno())}")
-    obj = wait_until(lambda: (o := quiet_read(reader, child.pid)) and o["rss"] < before["rss"] and o)
-    assert before["rss"] - obj["rss"] >= pages * mmap.PAGESIZE // 2
+
+    def paged_out():
+        obj = quiet_read(reader, child.pid)
+        if before["rss"] - obj["rss"] >= pages * mmap.PAGESIZE // 2:
+            return obj
+        # a page the kernel could not take this time (locked) is offered again
+        page_out(child.pid, child.info["addr"], pages * mmap.PAGESIZE)
+    obj = wait_until(paged_out)
     assert obj["rss"] // 1024 == ps_view(child.pid)["rss"]
 
 
