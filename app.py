@@ -21,6 +21,7 @@ import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 PR_SET_PDEATHSIG = 1
 
@@ -57,6 +58,24 @@ def _die_with_parent(server, worker):
     """post_fork: the worker must not outlive the server that started it."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class DashboardWorker(ThreadWorker):
+    """gunicorn's threaded worker, which quits once.
+
+    Ctrl-C reaches the worker twice: the terminal's SIGINT and, a moment
+    later, the master's SIGQUIT.  gunicorn's quit handler is not reentrant: a
+    second quit that lands inside the first deadlocks on the thread pool's
+    shutdown lock, or cuts the lab's shutdown (worker_exit) short.  Either
+    way the worker hung until the master SIGKILLed it ("Perhaps out of
+    memory?"), about one Ctrl-C in ten."""
+    quitting = False
+
+    def handle_quit(self, sig, frame):
+        if self.quitting:        # handlers run in the main thread only: no race on the flag
+            return
+        self.quitting = True
+        super().handle_quit(sig, frame)
 
 
 class DashboardServer(BaseApplication):
@@ -112,7 +131,7 @@ def main(argv=None):
     options = {
         "bind": f"{host}:{args.port}",
         "workers": 1,                  # one lab init, one view of the lab
-        "worker_class": "gthread",
+        "worker_class": DashboardWorker,
         "threads": args.threads,
         "worker_connections": args.threads + 64,
         "graceful_timeout": 2,

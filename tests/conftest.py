@@ -54,12 +54,13 @@ def engine(app):
 class LiveServer:
     """`python app.py` in a subprocess on a free loopback port."""
 
-    def __init__(self, *args, wrapper=()):
+    def __init__(self, *args, wrapper=(), own_group=False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [*wrapper, sys.executable, "app.py", "--port", str(self.port), *args], cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=own_group)    # its own group: Ctrl-C can reach all of it
         self.banner = self.proc.stdout.readline()
         if "http://" not in self.banner:
             self.stop()
@@ -87,8 +88,8 @@ class LiveServer:
 def live_server():
     servers = []
 
-    def start(*args):
-        server = LiveServer(*args)
+    def start(*args, **kwargs):
+        server = LiveServer(*args, **kwargs)
         servers.append(server)
         return server
 
