@@ -21,6 +21,7 @@ import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
 PR_SET_PDEATHSIG = 1
@@ -61,21 +62,47 @@ def _die_with_parent(server, worker):
 
 
 class DashboardWorker(ThreadWorker):
-    """gunicorn's threaded worker, which quits once.
+    """gunicorn's threaded worker, which stops once, and at once.
 
     Ctrl-C reaches the worker twice: the terminal's SIGINT and, a moment
-    later, the master's SIGQUIT.  gunicorn's quit handler is not reentrant: a
-    second quit that lands inside the first deadlocks on the thread pool's
-    shutdown lock, or cuts the lab's shutdown (worker_exit) short.  Either
-    way the worker hung until the master SIGKILLed it ("Perhaps out of
-    memory?"), about one Ctrl-C in ten."""
-    quitting = False
+    later, the master's SIGQUIT.  gthread's quit handler shuts the thread
+    pool down inside the signal handler, under a lock the main thread may
+    hold at that moment (in the first quit's shutdown, or in submit()), and
+    a later quit landed in the lab's shutdown (worker_exit) and cut it
+    short.  The worker hung until the master SIGKILLed it ("Perhaps out of
+    memory?"), about one Ctrl-C in ten.  So the first SIGINT, SIGQUIT or
+    SIGTERM makes the kernel drop the others, and the pool is left to
+    Python's exit.  SIGTERM stops at once too: waiting for open websockets to
+    drain would only run into the master's SIGKILL after graceful_timeout,
+    since they close when the lab does.  That SIGKILL stays the backstop."""
+    STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+    stopping = False
 
     def handle_quit(self, sig, frame):
-        if self.quitting:        # handlers run in the main thread only: no race on the flag
-            return
-        self.quitting = True
-        super().handle_quit(sig, frame)
+        if self.stopping:        # handlers run in the main thread only: no race on the flag
+            return               # (one caught before the kernel dropped them)
+        self.stop_once()
+        Worker.handle_quit(self, sig, frame)      # gunicorn's base: flag, worker_int, exit
+
+    handle_exit = handle_quit
+
+    def stop_once(self):
+        """From now on the kernel drops the stop signals.  Set through libc,
+        under Python: a signal caught just before still finds its Python
+        handler, where Python's own SIG_IGN would report it "ignored due to
+        race condition"."""
+        self.stopping = True
+        libc = ctypes.CDLL(None, use_errno=True)
+        for sig in self.STOP_SIGNALS:
+            libc.signal(int(sig), ctypes.c_void_p(1))        # SIG_IGN
+
+    def stopped(self):
+        """Once the lab is closed (every signal caught before has been handled by
+        then), Python learns they are ignored: its exit resets the handlers it
+        knows to SIG_DFL, and a SIGQUIT after that would kill the worker with a
+        core dump."""
+        for sig in self.STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 class DashboardServer(BaseApplication):
@@ -100,8 +127,13 @@ class DashboardServer(BaseApplication):
         return self.flask_app
 
     def _close_lab(self, server, worker):
-        if self.flask_app is not None:
-            self.flask_app.extensions["proclab"].close()
+        if not worker.stopping:       # it stopped for another reason: no signal may cut this short
+            worker.stop_once()
+        try:
+            if self.flask_app is not None:
+                self.flask_app.extensions["proclab"].close()
+        finally:
+            worker.stopped()
 
 
 def main(argv=None):

@@ -1,4 +1,5 @@
 """The real server: `python app.py`, started and killed as a user would."""
+import contextlib
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ import urllib.request
 
 import psutil
 import pytest
+import simple_websocket
 
 from tests.helpers import lab_pids, wait_until
 
@@ -51,27 +53,56 @@ def test_ctrl_c_stops_the_worker_without_the_masters_sigkill(live_server):
     master's SIGQUIT a moment later.  That second quit (or a third) used to
     land inside the first: deadlocked on the thread pool's shutdown lock, or
     cutting the lab's shutdown short, the worker hung until the master
-    SIGKILLed it ("Perhaps out of memory?")."""
+    SIGKILLed it ("Perhaps out of memory?"); once Python had exited, a late
+    SIGQUIT killed it with a core dump."""
     server = live_server(own_group=True)
     status, body = call(server, "POST", "/api/labs/zombie/start", {})
     assert status == 201, body
     init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
     worker = psutil.Process(init).ppid()       # lab init is the worker's child
     assert psutil.Process(worker).ppid() == server.proc.pid
-    os.killpg(server.proc.pid, signal.SIGINT)
-    # More quits through its whole stop, as a storm: at most 10000 of them, well
-    # within its signal wakeup pipe (64 KiB, a byte a signal)
-    storm = time.monotonic() + 1.0
-    for _ in range(10000):
-        try:
-            os.kill(worker, signal.SIGQUIT)
-        except ProcessLookupError:
-            break
-        if time.monotonic() > storm:
-            break
-        time.sleep(0.0001)
+    worker_fd = os.pidfd_open(worker)          # the storm can reach no other process
+    try:
+        os.killpg(server.proc.pid, signal.SIGINT)
+        # More quits through its whole stop, as a storm: at most 10000 of them, well
+        # within its signal wakeup pipe (64 KiB, a byte a signal)
+        storm = time.monotonic() + 1.0
+        for _ in range(10000):
+            try:
+                signal.pidfd_send_signal(worker_fd, signal.SIGQUIT)
+            except ProcessLookupError:
+                break
+            if time.monotonic() > storm:
+                break
+            time.sleep(0.0001)
+    finally:
+        os.close(worker_fd)
+    assert_stopped_cleanly(server, init)
+
+
+def test_sigterm_with_viewers_stops_without_the_masters_sigkill(live_server):
+    """SIGTERM (systemd's stop) is gunicorn's graceful stop: it waited for open
+    websockets to end, but they end only when the lab closes, after the wait,
+    and the master SIGKILLed the worker in the middle of closing it."""
+    server = live_server()
+    assert call(server, "POST", "/api/labs/orphan/start", {})[0] == 201
+    init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+    viewers = [simple_websocket.Client.connect(f"ws://127.0.0.1:{server.port}/ws") for _ in range(3)]
+    try:
+        for viewer in viewers:
+            assert json.loads(viewer.receive(timeout=5))["type"] == "snapshot"
+        server.proc.send_signal(signal.SIGTERM)
+        assert_stopped_cleanly(server, init)
+    finally:
+        for viewer in viewers:
+            with contextlib.suppress(simple_websocket.ConnectionClosed):    # the server closed it
+                viewer.close()
+
+
+def assert_stopped_cleanly(server, init):
     server.proc.wait(10)
     server.stop()
-    assert "SIGKILL" not in server.output and "Traceback" not in server.output, server.output
+    # "Worker (pid:N) was sent SIGKILL!" / "was sent SIGQUIT!", or a traceback
+    assert "was sent" not in server.output and "Traceback" not in server.output, server.output
     assert server.proc.returncode == 0
     wait_until(lambda: not lab_pids(init=init), timeout=2.0)
