@@ -137,7 +137,10 @@ class Family:
         """Start `python -c PRELUDE+code args…`; wait for its ready() line if `ready`."""
         env = {k: v for k, v in os.environ.items() if k != "PROCLAB_RUN"}
         if not popen_kw.get("start_new_session"):
-            popen_kw.setdefault("process_group", 0)
+            if sys.version_info >= (3, 11):
+                popen_kw.setdefault("process_group", 0)
+            else:                           # process_group= is new in 3.11
+                popen_kw.setdefault("preexec_fn", os.setpgrp)
         popen = subprocess.Popen(
             [PY, "-c", PRELUDE + textwrap.dedent(code), *map(str, args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
