@@ -57,6 +57,11 @@ def catches(pid, sig):
     return bool(mask >> (sig - 1) & 1)
 
 
+# time.sleep() sleeps in clock_nanosleep() since Python 3.11, in select() before
+IN_TIME_SLEEP = ("nanosleep",) if sys.version_info >= (3, 11) else ("poll_schedule_timeout", "do_select")
+IN_SELECT = ("poll_schedule_timeout", "do_select")
+
+
 def blocked_in(pid, *words):
     """True if the process sleeps in a kernel function named like one of words (/proc/PID/wchan).
 
@@ -229,7 +234,7 @@ def test_fork_basics(run):
     assert int(child[3]) == 0              # ... and 0 to the child
     assert int(child[2]) == ppid           # the child's getppid() is the parent's getpid()
     assert stat(cpid)["ppid"] == ppid
-    wait_until(lambda: blocked_in(ppid, "nanosleep"))  # in time.sleep()
+    wait_until(lambda: blocked_in(ppid, *IN_TIME_SLEEP))  # in time.sleep()
     os.kill(ppid, signal.SIGUSR1)          # "parent calls wait()"
     r.wait_for(rf"父进程 wait\(\) 回收子进程 {cpid}, exit status 0")
     assert stat(cpid) is None              # reaped long before the parent's hold ends
@@ -291,7 +296,7 @@ def test_orphan_parent_exits_now(run):
     r = run("orphan", "--delay", 60, "--hold", 2, "--every", 0.2)
     r.wait_for(r"父进程 parent: pid=")
     child = int(r.wait_for(r"子进程 child: pid=(\d+)")[0][1])
-    wait_until(lambda: blocked_in(r.pid, "nanosleep"))
+    wait_until(lambda: blocked_in(r.pid, *IN_TIME_SLEEP))
     os.kill(r.pid, signal.SIGUSR1)                     # "parent exits now"
     assert r.wait(timeout=5) == 0
     r.wait_for("parent exits now")
@@ -304,7 +309,7 @@ def test_zombie_then_wait(run):
     child = int(r.wait_for(r"子进程 child: pid=(\d+) ppid=(\d+) 马上退出, exit\(3\)")[0][1])
     wait_until(lambda: stat(child)["state"] == "Z")
     assert stat(child)["ppid"] == r.pid               # a zombie, still its parent's child
-    wait_until(lambda: blocked_in(r.pid, "nanosleep"))
+    wait_until(lambda: blocked_in(r.pid, *IN_TIME_SLEEP))
     os.kill(r.pid, signal.SIGUSR1)                     # "parent calls wait()"
     r.wait_for(rf"回收了子进程 {child}, exit status 3")
     wait_until(lambda: stat(child) is None)
@@ -364,9 +369,9 @@ DRIVER_UP = r"司机\[(\d+)\] 上车, 售票员是 (\d+)"
 
 
 def settle(driver, conductor):
-    """Wait until the driver sleeps in waitpid() and the conductor in time.sleep(), as
-    they are between two keys typed by a person (not inside a handler's print)."""
-    wait_until(lambda: blocked_in(driver, "wait") and blocked_in(conductor, "nanosleep"))
+    """Wait until both sleep in select() (see driver_conductor.nap), as they are
+    between two keys typed by a person (not inside a handler's print)."""
+    wait_until(lambda: blocked_in(driver, *IN_SELECT) and blocked_in(conductor, *IN_SELECT))
 
 
 def test_driver_conductor_keyboard(run):

@@ -25,6 +25,11 @@ def call(server, method, path, body=None, headers=None):
         return err.code, json.loads(err.read())
 
 
+def lab_init(server):
+    """Lab init's pid, from the snapshot (the one process of no run)."""
+    return next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+
+
 def test_serves_on_loopback_with_a_production_server(live_server):
     server = live_server()
     assert server.banner.strip().startswith(f"Process & Socket Lab: http://127.0.0.1:{server.port}/")
@@ -41,7 +46,7 @@ def test_stopping_the_app_leaves_no_lab_process(live_server, sig):
     for lab, params in [("fork_tree", {"depth": 2, "breadth": 2}), ("zombie", {}), ("orphan", {})]:
         status, body = call(server, "POST", f"/api/labs/{lab}/start", params)
         assert status == 201, body
-    init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+    init = lab_init(server)
     wait_until(lambda: len(lab_pids(init=init)) >= 7 + 2 + 2)
     server.proc.send_signal(sig)
     wait_until(lambda: not lab_pids(init=init), timeout=2.0,
@@ -58,7 +63,7 @@ def test_ctrl_c_stops_the_worker_without_the_masters_sigkill(live_server):
     server = live_server(own_group=True)
     status, body = call(server, "POST", "/api/labs/zombie/start", {})
     assert status == 201, body
-    init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+    init = lab_init(server)
     worker = psutil.Process(init).ppid()       # lab init is the worker's child
     assert psutil.Process(worker).ppid() == server.proc.pid
     worker_fd = os.pidfd_open(worker)          # the storm can reach no other process
@@ -86,7 +91,7 @@ def test_sigterm_with_viewers_stops_without_the_masters_sigkill(live_server):
     and the master SIGKILLed the worker in the middle of closing it."""
     server = live_server()
     assert call(server, "POST", "/api/labs/orphan/start", {})[0] == 201
-    init = next(p["pid"] for p in call(server, "GET", "/api/snapshot")[1]["processes"] if p["run"] is None)
+    init = lab_init(server)
     viewers = [simple_websocket.Client.connect(f"ws://127.0.0.1:{server.port}/ws") for _ in range(3)]
     try:
         for viewer in viewers:

@@ -22,17 +22,45 @@
 The keyboard sends its signal to the whole foreground process group, so each
 side ignores the keys meant for the other: the driver ignores SIGINT and
 SIGQUIT, the conductor ignores SIGTSTP.
+
+Both wait in select() rather than in os.waitpid() or time.sleep(), see nap().
 """
 import argparse
 import os
+import select
 import signal
-import time
 
 from lab.report import say, set_role
 
 KEYS_AND_BELLS = {signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGUSR1, signal.SIGUSR2}
 driver = None      # the driver's pid (both know it)
 conductor = None   # the conductor's pid (the driver knows it after fork)
+
+
+# ---- waiting without missing a signal -------------------------------------
+def signal_pipe():
+    """A pipe that gets a byte for every signal this process catches."""
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w)
+    return r
+
+
+def nap(bell, timeout=None, also=()):
+    """Sleep until a handler has run (`bell` is the signal pipe), one of `also`
+    is ready, or `timeout` seconds pass; what is ready.
+
+    Why not os.waitpid() or time.sleep()?  C runs a handler the moment the
+    signal comes, even inside a system call; Python runs it later, between
+    two bytecodes.  A signal that came in the instant before the call went
+    to sleep would then be handled only when the call returns: the bus
+    would start when the conductor gets off.  A byte in the pipe wakes
+    select() up however early it came."""
+    ready, _, _ = select.select([bell, *also], [], [], timeout)
+    if bell in ready:
+        os.read(bell, 512)               # the handlers have run by now
+    return ready
 
 
 # ---- the driver (parent) -------------------------------------------------
@@ -100,9 +128,10 @@ def main():
         signal.signal(signal.SIGUSR2, signal.SIG_DFL)  # only the driver listens to SIGUSR2
         set_role("conductor")
         say(f"售票员[{os.getpid()}] 上车  (the conductor gets on; Ctrl-C: start, Ctrl-\\: faster)")
+        bell = signal_pipe()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, KEYS_AND_BELLS)  # now the keys held back arrive
         while os.getppid() == driver:  # if the driver was killed, get off as well
-            time.sleep(1)
+            nap(bell, 1.0)
         say(f"售票员[{os.getpid()}]: 司机不见了, 下车  (the driver is gone, the conductor gets off)")
         os._exit(1)
 
@@ -115,9 +144,13 @@ def main():
     set_role("driver")
     # Printed while the keys are still held back: no handler can cut into this print.
     say(f"司机[{driver}] 上车, 售票员是 {conductor}  (the driver gets on; Ctrl-Z: arrive)")
+    bell = signal_pipe()
+    on_board = os.pidfd_open(conductor)    # readable once the conductor has got off
     signal.pthread_sigmask(signal.SIG_UNBLOCK, KEYS_AND_BELLS)
 
-    pid, status = os.waitpid(conductor, 0)  # the handlers run while the driver waits here
+    while on_board not in nap(bell, also=[on_board]):
+        pass                                # the handlers run while the driver waits here
+    pid, status = os.waitpid(conductor, 0)
     signal.signal(signal.SIGTSTP, signal.SIG_IGN)  # the ride is over: no more stops
     signal.signal(signal.SIGALRM, signal.SIG_IGN)
     how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
