@@ -16,6 +16,7 @@ kills every lab process.  Ctrl-C stops it all cleanly.
 import argparse
 import ctypes
 import ipaddress
+import os
 import secrets
 import signal
 import sys
@@ -25,6 +26,8 @@ from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import ThreadWorker
 
 PR_SET_PDEATHSIG = 1
+GRACEFUL_TIMEOUT = 2      # seconds the master gives the worker to stop before SIGKILL
+SIG_IGN, SIG_ERR = 1, ctypes.c_void_p(-1).value     # <signal.h>: (sighandler_t) 1 and -1
 
 
 def is_loopback(host):
@@ -93,8 +96,11 @@ class DashboardWorker(ThreadWorker):
         race condition"."""
         self.stopping = True
         libc = ctypes.CDLL(None, use_errno=True)
+        libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.signal.restype = ctypes.c_void_p
         for sig in self.STOP_SIGNALS:
-            libc.signal(int(sig), ctypes.c_void_p(1))        # SIG_IGN
+            if libc.signal(sig, SIG_IGN) == SIG_ERR:
+                raise OSError(ctypes.get_errno(), f"signal({sig.name}, SIG_IGN)")
 
     def stopped(self):
         """Once the lab is closed (every signal caught before has been handled by
@@ -127,13 +133,24 @@ class DashboardServer(BaseApplication):
         return self.flask_app
 
     def _close_lab(self, server, worker):
-        if not worker.stopping:       # it stopped for another reason: no signal may cut this short
+        """worker_exit: close the lab, in the worker, whatever made it stop."""
+        if worker.pid != os.getpid():
+            return                    # the master, tidying up after a worker already gone
+        signalled = worker.stopping
+        if not signalled:             # it stopped for another reason: no signal may cut this short
             worker.stop_once()
         try:
             if self.flask_app is not None:
                 self.flask_app.extensions["proclab"].close()
         finally:
             worker.stopped()
+        if signalled:
+            # Python's exit is all that is left (exit code 0), and it would join the
+            # server's threads: one stuck sending to a viewer that no longer reads (a
+            # laptop gone to sleep) would hold it until the master's SIGKILL.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def main(argv=None):
@@ -166,7 +183,7 @@ def main(argv=None):
         "worker_class": DashboardWorker,
         "threads": args.threads,
         "worker_connections": args.threads + 64,
-        "graceful_timeout": 2,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
         "timeout": 30,
         "keepalive": 5,
         "accesslog": None,

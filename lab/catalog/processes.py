@@ -168,11 +168,14 @@ _DRIVER_CONDUCTOR = Lab(
         "the other's key: see SIGINT and SIGQUIT ignored in the driver and SIGTSTP ignored in the conductor. "
         "Ctrl-C: conductor → SIGUSR1 → driver \"老司机开车了\"; Ctrl-\\: conductor → SIGUSR2 → driver "
         "\"车速有点快，系好安全带\"; Ctrl-Z: driver → SIGUSR1 → conductor \"到站了请下车\". The conductor "
-        "exits first, the driver reaps it (no Z) and exits too.",
+        "exits first, the driver reaps it (no Z) and exits too. Both wait in select() on a pipe that "
+        "every signal writes to (see nap() in the source): Python runs a handler between two bytecodes, "
+        "so a signal that came just before a plain waitpid() would wait with it.",
         "终端按键会发给整个前台进程组 (两者都是 S+), 所以双方各自忽略对方的按键: 司机忽略 SIGINT 和 SIGQUIT, "
         "售票员忽略 SIGTSTP。Ctrl-C: 售票员 → SIGUSR1 → 司机 “老司机开车了”; Ctrl-\\: 售票员 → SIGUSR2 → 司机 "
         "“车速有点快，系好安全带”; Ctrl-Z: 司机 → SIGUSR1 → 售票员 “到站了请下车”。售票员先下车 (子进程先退出), "
-        "司机回收它 (没有 Z) 后也下车。"),
+        "司机回收它 (没有 Z) 后也下车。双方都在 select() 里等一个管道, 每个信号都会往里写一个字节 (见源码中的 "
+        "nap()): Python 在两条字节码之间才运行信号处理函数, 刚好在 waitpid() 之前到达的信号会跟着它一起等下去。"),
     params=(
         Param("hold", "int", 300, 1, 600, label=en_zh("ride (s)", "行程 (秒)"),
               help=en_zh("seconds until the last stop if nobody presses Ctrl-Z (signal.alarm)",
