@@ -74,10 +74,12 @@ class DashboardWorker(ThreadWorker):
     a later quit landed in the lab's shutdown (worker_exit) and cut it
     short.  The worker hung until the master SIGKILLed it ("Perhaps out of
     memory?"), about one Ctrl-C in ten.  So the first SIGINT, SIGQUIT or
-    SIGTERM makes the kernel drop the others, and the pool is left to
-    Python's exit.  SIGTERM stops at once too: waiting for open websockets to
-    drain would only run into the master's SIGKILL after graceful_timeout,
-    since they close when the lab does.  That SIGKILL stays the backstop."""
+    SIGTERM makes the kernel drop the others, no pool is shut down inside a
+    handler, and the worker leaves as soon as the lab is closed (see
+    DashboardServer._close_lab).  SIGTERM stops at once too: waiting for open
+    websockets to drain would only run into the master's SIGKILL after
+    graceful_timeout, since they close when the lab does.  That SIGKILL
+    stays the backstop."""
     STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
     stopping = False
 
