@@ -118,7 +118,12 @@ def silent_viewer(server):
     raw.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
-    assert raw.recv(12) == b"HTTP/1.1 101"
+    answer = b""
+    while b"\r\n\r\n" not in answer:        # the whole handshake answer, however it is cut
+        chunk = raw.recv(4096)
+        assert chunk, f"closed during the handshake: {answer!r}"
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 101"), answer
     return raw
 
 
