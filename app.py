@@ -58,10 +58,14 @@ def allowed_hosts(host, extra=()):
                                 *(name.strip("[]").lower() for name in extra)]))
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_libc.signal.restype = ctypes.c_void_p
+
+
 def _die_with_parent(server, worker):
     """post_fork: the worker must not outlive the server that started it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class DashboardWorker(ThreadWorker):
@@ -97,11 +101,8 @@ class DashboardWorker(ThreadWorker):
         handler, where Python's own SIG_IGN would report it "ignored due to
         race condition"."""
         self.stopping = True
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
-        libc.signal.restype = ctypes.c_void_p
         for sig in self.STOP_SIGNALS:
-            if libc.signal(sig, SIG_IGN) == SIG_ERR:
+            if _libc.signal(sig, SIG_IGN) == SIG_ERR:
                 raise OSError(ctypes.get_errno(), f"signal({sig.name}, SIG_IGN)")
 
     def stopped(self):

@@ -1,10 +1,9 @@
 """The real server: `python app.py`, started and killed as a user would."""
-import base64
 import contextlib
+import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -113,18 +112,14 @@ def test_sigterm_with_viewers_stops_without_the_masters_sigkill(live_server):
 
 def silent_viewer(server):
     """A websocket that shakes hands and then never reads nor answers again."""
-    raw = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    raw.sendall(f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
-    answer = b""
-    while b"\r\n\r\n" not in answer:        # the whole handshake answer, however it is cut
-        chunk = raw.recv(4096)
-        assert chunk, f"closed during the handshake: {answer!r}"
-        answer += chunk
-    assert answer.startswith(b"HTTP/1.1 101"), answer
-    return raw
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    conn.putrequest("GET", "/ws")
+    for name, value in (("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13")):
+        conn.putheader(name, value)
+    conn.endheaders()
+    assert conn.getresponse().status == 101
+    return conn
 
 
 def assert_stopped_cleanly(server, init):
