@@ -11,70 +11,12 @@ import os
 import signal
 import time
 
-from lab import procfs, proctree
-
-# What the kernel does when a signal is not caught (signal(7)).
-DEFAULT_ACTIONS = {
-    "SIGHUP": "terminate", "SIGINT": "terminate", "SIGQUIT": "core", "SIGILL": "core",
-    "SIGTRAP": "core", "SIGABRT": "core", "SIGBUS": "core", "SIGFPE": "core",
-    "SIGKILL": "terminate", "SIGUSR1": "terminate", "SIGSEGV": "core", "SIGUSR2": "terminate",
-    "SIGPIPE": "terminate", "SIGALRM": "terminate", "SIGTERM": "terminate",
-    "SIGSTKFLT": "terminate", "SIGCHLD": "ignore", "SIGCONT": "continue", "SIGSTOP": "stop",
-    "SIGTSTP": "stop", "SIGTTIN": "stop", "SIGTTOU": "stop", "SIGURG": "ignore",
-    "SIGXCPU": "core", "SIGXFSZ": "core", "SIGVTALRM": "terminate", "SIGPROF": "terminate",
-    "SIGWINCH": "ignore", "SIGIO": "terminate", "SIGPWR": "terminate", "SIGSYS": "core",
-}
-UNCATCHABLE = {"SIGKILL", "SIGSTOP"}
-
+from lab import procfs, proctree, signals
 
 class ControlError(Exception):
     def __init__(self, message, status):
         super().__init__(message)
         self.status = status
-
-
-def signal_name(num):
-    """The name ps and kill -l use: SIGINT, SIGRTMIN+3, …"""
-    if signal.SIGRTMIN <= num <= signal.SIGRTMAX:
-        if num == signal.SIGRTMAX:
-            return "SIGRTMAX"
-        return "SIGRTMIN" if num == signal.SIGRTMIN else f"SIGRTMIN+{num - signal.SIGRTMIN}"
-    try:
-        return signal.Signals(num).name
-    except ValueError:
-        return None
-
-
-def all_signals():
-    """[(number, name, default action)] for 1–31 and the realtime signals."""
-    out = []
-    for num in range(1, signal.SIGRTMAX + 1):
-        name = signal_name(num)
-        if name is None:
-            continue    # 32 and 33 belong to the C library's threads, not to programs
-        out.append((num, name, DEFAULT_ACTIONS.get(name, "terminate")))
-    return out
-
-
-def parse_signal(value):
-    """'SIGINT', 'INT', 'sigint', 2 or 'SIGRTMIN+3' -> (number, name); ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError("signal must be a name like \"SIGINT\" or a number from 1 to 64")
-    if isinstance(value, int):
-        name = signal_name(value) if 1 <= value <= signal.SIGRTMAX else None
-        if name is None:
-            raise ValueError(f"signal {value} does not exist: use 1-31 or "
-                             f"{int(signal.SIGRTMIN)}-{int(signal.SIGRTMAX)}")
-        return value, name
-    if isinstance(value, str):
-        name = value.strip().upper()
-        if not name.startswith("SIG"):
-            name = "SIG" + name
-        for num, known, _ in all_signals():
-            if known == name:
-                return num, name
-        raise ValueError(f"unknown signal {value!r}")
-    raise ValueError("signal must be a name like \"SIGINT\" or a number")
 
 
 def is_descendant(pid, ancestor, max_depth=128):
@@ -191,15 +133,12 @@ def group_members(pgid, launcher_pid):
     return members
 
 
-STOPPING = {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
-
-
 def settle(pids, signum, timeout=0.2):
     """Give a stop, continue or kill a moment to take effect in every target, so
     the sample after the action shows it: the kernel acts on a signal only when
     the target next runs.  Returns as soon as all have; other signals, or a
     handler that catches them, settle at once."""
-    if signum in STOPPING:
+    if signum in signals.STOPPING:
         done = lambda state: state in (b"T", b"t", b"Z", b"X")
     elif signum == signal.SIGCONT:
         done = lambda state: state not in (b"T",)
@@ -208,7 +147,7 @@ def settle(pids, signum, timeout=0.2):
     else:
         return
     # A process that catches or ignores a stop has nothing to wait for.
-    waiting = [pid for pid in pids if not (signum in STOPPING and _handles(pid, signum))]
+    waiting = [pid for pid in pids if not (signum in signals.STOPPING and _handles(pid, signum))]
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         waiting = [pid for pid in waiting
@@ -220,7 +159,7 @@ def settle(pids, signum, timeout=0.2):
 def _handles(pid, signum):
     """Does pid catch or ignore signum?"""
     masks = procfs.signal_masks(pid)
-    name = procfs.signal_names(1 << (signum - 1))[0]
+    name = signals.name(signum)
     return masks is not None and (name in masks["caught"] or name in masks["ignored"])
 
 

@@ -43,6 +43,7 @@ import termios
 import time
 
 from lab import proctree
+from lab.signals import exit_fields
 
 PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
@@ -65,17 +66,6 @@ def become_lab_init():
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
     libc.prctl(PR_SET_NAME, b"lab-init", 0, 0, 0)
-
-
-def exit_fields(status):
-    """The wait status as the app reports it: {"code": n} or {"signal": "SIGKILL"}."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            return {"signal": signal.Signals(sig).name}
-        except ValueError:
-            return {"signal": f"SIG{sig}"}
-    return {"code": os.WEXITSTATUS(status)}
 
 
 class Run:

@@ -9,8 +9,9 @@ two processes, the old directory just answers ENOENT/ESRCH (-> None).
 import errno
 import os
 import resource
-import signal
 import time
+
+from lab.signals import names_in_mask
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -22,50 +23,6 @@ with open("/proc/stat", "rb") as _f:   # btime: what ps adds to start ticks (who
 # errnos meaning "the process is gone (or going)": never an error for us.
 _GONE = (errno.ENOENT, errno.ESRCH)
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-
-
-# --- signals ------------------------------------------------------------------
-
-def _signal_table():
-    """Name of every signal 1..64, as Python's signal.Signals spells them.
-
-    32 and 33 exist in the kernel but glibc keeps them for itself (NPTL's
-    cancel and setxid signals); Python has no name for them, glibc calls them
-    "Unknown signal 32", gdb "SIG32": so "SIG32"/"SIG33".  Realtime signals
-    are named from the C library's SIGRTMIN (34 with glibc), the number a lab
-    program uses as signal.SIGRTMIN + 2.
-    """
-    known = {s.value: s.name for s in signal.Signals}
-    rtmin, rtmax = getattr(signal, "SIGRTMIN", 34), getattr(signal, "SIGRTMAX", 64)
-    return [None] + [known.get(n) or (f"SIGRTMIN+{n - rtmin}" if rtmin < n < rtmax else f"SIG{n}")
-                     for n in range(1, 65)]
-
-
-_SIGNAMES = _signal_table()
-
-
-_MASK_NAMES = {}     # mask -> names: a handful of distinct masks recur in every tick
-
-
-def signal_names(mask):
-    """Names of the signals in a kernel mask (bit n-1 = signal n), ascending."""
-    names = _MASK_NAMES.get(mask)
-    if names is not None:
-        return list(names)
-    names = _mask_names(mask)
-    if len(_MASK_NAMES) < 4096:
-        _MASK_NAMES[mask] = tuple(names)
-    return names
-
-
-def _mask_names(mask):
-    names = []
-    while mask:
-        low = mask & -mask
-        n = low.bit_length()
-        names.append(_SIGNAMES[n] if n < len(_SIGNAMES) else f"SIG{n}")
-        mask ^= low
-    return names
 
 
 # --- STAT ---------------------------------------------------------------------
@@ -254,7 +211,7 @@ def _from_status(status):
             hexdigits = status[at + 8:at + 24]
         else:       # not the layout we know: look the line up
             hexdigits = _status_value(status, b"\n" + label.rstrip()) or b"0"
-        signals[key] = signal_names(int(hexdigits, 16))
+        signals[key] = names_in_mask(int(hexdigits, 16))
 
     def kb(key):        # Vm* lines are absent without an mm (zombie, kthread)
         v = _status_value(status, key)

@@ -22,6 +22,8 @@ import signal
 import sys
 import time
 
+from lab import signals
+
 EVENTS_FD = int(os.environ.get("PROCLAB_EVENTS_FD", "-1"))
 JOB_CONTROL = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 
@@ -77,16 +79,13 @@ def main(argv):
         except ChildProcessError:
             break
         if os.WIFSTOPPED(status):
-            report("stopped", pid=pid, signal=signal.Signals(os.WSTOPSIG(status)).name)
+            report("stopped", pid=pid, signal=signals.name(os.WSTOPSIG(status)))
         elif os.WIFCONTINUED(status):
             report("continued", pid=pid)
-        elif os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            report("exited", pid=pid, signal=signal.Signals(sig).name)
-            say_how_it_died(sig, os.WCOREDUMP(status))
-            break
         else:
-            report("exited", pid=pid, code=os.WEXITSTATUS(status))
+            report("exited", pid=pid, **signals.exit_fields(status))
+            if os.WIFSIGNALED(status):
+                say_how_it_died(os.WTERMSIG(status), os.WCOREDUMP(status))
             break
 
     # The job is over: take the terminal back, as a shell does, and wait

@@ -26,6 +26,7 @@ def stranger():
 
 
 def test_only_lab_processes_can_be_signalled_or_reniced(client, engine, stranger):
+    init_nice = ps_field(1, "ni")             # not always 0: a container's init may run at -10
     run = start(client, "zombie")
     zombie = wait_until(lambda: [p for p in processes(client, run["run"]).values() if p["state"] == "Z"])[0]
     assert client.post(f"/api/runs/{run['run']}/actions/parent_wait").status_code == 200
@@ -37,7 +38,7 @@ def test_only_lab_processes_can_be_signalled_or_reniced(client, engine, stranger
             assert res.status_code == 404, (pid, path, res.get_json())
             assert "not a lab process" in res.get_json()["error"]
     assert stranger.poll() is None and ps_field(stranger.pid, "stat").startswith("S")
-    assert ps_field(stranger.pid, "ni") == "0" and ps_field(1, "ni") == "0"
+    assert ps_field(stranger.pid, "ni") == "0" and ps_field(1, "ni") == init_nice
     # lab init can be looked at, not touched
     res = client.post(f"/api/processes/{engine.launcher_pid}/signal", json={"signal": "SIGTERM"})
     assert res.status_code == 403
@@ -296,3 +297,21 @@ def test_a_stop_is_not_waited_for_when_the_process_catches_or_ignores_it(family)
     assert control._handles(child.pid, signal.SIGTTIN)
     assert not control._handles(child.pid, signal.SIGTTOU)
     assert not control._handles(2 ** 22 + 1, signal.SIGTSTP)     # no such process
+
+
+def test_a_realtime_signal_is_named_everywhere_and_prints_no_traceback(client, engine):
+    """SIGRTMIN+1 kills a child its parent reaps, then the lab program itself: the
+    parent, the run's session and lab init each name it, and nobody's traceback
+    lands in the student's terminal (the session used to fail naming it)."""
+    run = start(client, "fork_basics", hold=30, child_hold=30)
+    child = by_role(client, run["run"], "child")[0]
+    res = client.post(f"/api/processes/{child['pid']}/signal", json={"signal": "SIGRTMIN+1"})
+    assert res.status_code == 200 and res.get_json()["signal"] == "SIGRTMIN+1"
+    assert client.post(f"/api/runs/{run['run']}/actions/parent_wait").status_code == 200
+    terminal = lambda: client.get(f"/api/runs/{run['run']}/terminal").get_json()["data"]
+    wait_until(lambda: f"回收子进程 {child['pid']}, killed by signal 35" in terminal())
+    res = client.post(f"/api/processes/{run['pid']}/signal", json={"signal": "SIGRTMAX-2"})
+    assert res.status_code == 200 and res.get_json()["number"] == 62
+    wait_until(lambda: engine.supervisor.get(run["run"]).state == "ended")
+    assert engine.supervisor.get(run["run"]).exit == {"signal": "SIGRTMAX-2"}
+    assert "Traceback" not in terminal() and "Real-time signal 28" in terminal()    # as bash says it

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from lab import procfs, socktable
+from lab import procfs, signals, socktable
 from tests.helpers import wait_until
 from tests.procs import PY
 
@@ -44,7 +44,7 @@ def ps_view(pid):
         row[key] = int(row[key])
     for key in MASKS:
         assert not row[key].startswith("<"), f"ps cut the {key} mask short: {row[key]}"
-        row[key] = procfs.signal_names(int(row[key], 16))
+        row[key] = signals.names_in_mask(int(row[key], 16))
     return row
 
 
@@ -261,7 +261,7 @@ def test_signal_dispositions_and_pending(family, reader):
     assert sig["pending"] == ["SIGUSR1", "SIGRTMIN+3"]
     with open(f"/proc/{child.pid}/status") as f:
         sigpnd = re.search(r"^SigPnd:\s*(\w+)", f.read(), re.M).group(1)
-    assert procfs.signal_names(int(sigpnd, 16)) == ["SIGWINCH"]
+    assert signals.names_in_mask(int(sigpnd, 16)) == ["SIGWINCH"]
 
 
 def test_idle_policy_has_no_nice(family, reader):
@@ -329,7 +329,7 @@ def test_whole_system_stat_matches_ps(reader):
             continue
         theirs = dict(zip(cols, row))
         for key in MASKS:
-            theirs[key] = procfs.signal_names(int(theirs[key], 16))
+            theirs[key] = signals.names_in_mask(int(theirs[key], 16))
         for attempt in range(20):
             obj = reader.read(pid)
             if obj is None:
@@ -505,17 +505,6 @@ def test_sockets_match_ss(family, reader):
 
 
 # --- pure decoding ---------------------------------------------------------------------
-
-def test_signal_names():
-    assert procfs.signal_names(0) == []
-    assert procfs.signal_names(1 << 1 | 1 << 8) == ["SIGINT", "SIGKILL"]
-    bits = [6, 17, 29, 32, 33, 34, 36, 63, 64]
-    assert procfs.signal_names(sum(1 << (n - 1) for n in bits)) == [
-        "SIGABRT", "SIGCHLD", "SIGIO", "SIG32", "SIG33", "SIGRTMIN", "SIGRTMIN+2",
-        "SIGRTMIN+29", "SIGRTMAX"]
-    for s in signal.Signals:        # Python's own names wherever it has one
-        assert procfs.signal_names(1 << (s.value - 1)) == [s.name]
-
 
 @pytest.mark.parametrize("args, stat", [
     (("S", 0, 0, 10, 10, 1, 10, 10), "Ss+"),

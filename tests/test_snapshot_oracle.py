@@ -6,7 +6,7 @@ labs, lab init included, compared field by field with ps at the same moment.
 """
 import subprocess
 
-from lab import procfs
+from lab import procfs, signals
 from tests.helpers import wait_until
 from tests.test_labs import start
 
@@ -21,7 +21,7 @@ def ps(pids):
         v = line.split()
         rows[int(v[0])] = {"ppid": int(v[1]), "pgid": int(v[2]), "sid": int(v[3]), "tpgid": int(v[4]),
                            "stat": v[5], "nice": None if v[6] == "-" else int(v[6]), "threads": int(v[7]),
-                           "signals": {k: procfs.signal_names(int(x, 16)) for k, x in
+                           "signals": {k: signals.names_in_mask(int(x, 16)) for k, x in
                                        zip(("caught", "ignored", "blocked", "pending"), v[8:12])}}
     return rows
 

@@ -153,7 +153,8 @@ def main():
     signal.signal(signal.SIGTSTP, signal.SIG_IGN)  # the ride is over: no more stops
     signal.signal(signal.SIGALRM, signal.SIG_IGN)
     pid, status = os.waitpid(conductor, 0)
-    how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+    how = (f"killed by signal {os.WTERMSIG(status)} ({signal.strsignal(os.WTERMSIG(status))})"
+           if os.WIFSIGNALED(status)
            else f"exit status {os.WEXITSTATUS(status)}")
     say(f"司机[{driver}] 回收售票员 {pid} ({how}), 司机也下车  (the driver reaps the conductor and gets off too)")
 

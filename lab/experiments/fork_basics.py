@@ -33,7 +33,8 @@ from lab.report import say, set_role
 def how(status):
     """The wait status in words: the exit code, or the signal that killed the child."""
     if os.WIFSIGNALED(status):
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        sig = os.WTERMSIG(status)     # strsignal: Python has no name for SIGRTMIN+1 …
+        return f"killed by signal {sig} ({signal.strsignal(sig)})"
     return f"exit status {os.WEXITSTATUS(status)}"
 
 

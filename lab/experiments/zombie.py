@@ -39,7 +39,8 @@ def collect(sig, frame):
         say("父进程: 没有子进程可回收  (no child left to wait for)")
         return
     if os.WIFSIGNALED(status):
-        say(f"回收了子进程 {pid}, killed by {signal.Signals(os.WTERMSIG(status)).name}")
+        sig = os.WTERMSIG(status)     # strsignal: Python has no name for SIGRTMIN+1 …
+        say(f"回收了子进程 {pid}, killed by signal {sig} ({signal.strsignal(sig)})")
     else:
         say(f"回收了子进程 {pid}, exit status {os.WEXITSTATUS(status)}  (the zombie is gone)")
 

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from lab import catalog, control, proctree
+from lab import catalog, control, proctree, signals
 from lab.web.errors import ApiError
 from lab.web.guard import RateLimit, check_control, json_body
 
@@ -202,7 +202,7 @@ def action(run_id, action_id):
                     pid=None, **told):
             sup.spawn(run_id, argv)
         return jsonify({"action": action_id, "kind": "spawn"})
-    signum, name = control.parse_signal(act.signal)
+    signum, name = signals.parse(act.signal)
     sent, role = [], act.role.rstrip("*")
     pids = sup.pids_with_role(run_id, act.role)
     if act.pick in ("newest", "oldest"):
@@ -253,10 +253,8 @@ def snapshot():
 
 
 @bp.get("/signals")
-def signals():
-    return jsonify({"signals": [{"number": n, "name": name, "default": action,
-                                 "catchable": name not in control.UNCATCHABLE}
-                                for n, name, action in control.all_signals()]})
+def signal_table():
+    return jsonify({"signals": signals.table()})
 
 
 def _int_field(body, name, lo, hi):
@@ -273,7 +271,7 @@ def signal_process(pid):
     if "signal" not in body:
         raise ApiError(400, "missing field: signal (a name like \"SIGINT\" or a number)")
     try:
-        signum, name = control.parse_signal(body["signal"])
+        signum, name = signals.parse(body["signal"])
     except ValueError as exc:
         raise ApiError(400, str(exc), {"param": "signal"})
     target = body.get("target", "pid")
@@ -292,7 +290,7 @@ def signal_process(pid):
         raise ApiError(exc.status, str(exc))
     resample()
     return jsonify({"pid": pid, "run": run, "signal": name, "number": signum, "target": target,
-                    "pgid": pgid, "default_action": control.DEFAULT_ACTIONS.get(name, "terminate")})
+                    "pgid": pgid, "default_action": signals.default_action(signum)})
 
 
 @bp.post("/processes/<int:pid>/renice")
