@@ -240,7 +240,7 @@ class Hub:
                                  "session": session, "text": text})
         elif ev in ("started", "ended", "spawned"):
             text = {"started": f"run {run} started: root {msg.get('root')}",
-                    "ended": f"run {run} ended: {msg.get('reason')}"
+                    "ended": f"run {run} ended: {_reason(msg.get('reason'))}"
                              + (f" ({_status(msg['exit'])} of its program)" if msg.get("exit") else ""),
                     "spawned": f"{msg.get('pid')} started by lab init in run {run}"}[ev]
             event = {k: v for k, v in msg.items() if k != "ev"}
@@ -251,8 +251,26 @@ class Hub:
                 self.sampler.forget_run(run)
             self.poke()
         elif ev == "error":
-            self.publish_event({"t": t, "kind": "error", "run": run, "pid": None,
-                                 "text": msg.get("error")})
+            fields = {k: v for k, v in msg.items() if k not in ("ev", "t", "ok", "run")}
+            self.publish_event({"t": t, "kind": "error", "run": run, "pid": None, **fields,
+                                "text": msg.get("error") or f"lab init refused: {fields}"})
+        elif ev == "resync":
+            # Lab init could not send for a while (this process was stopped, or too
+            # slow): the runs are as it says now; the log and terminals have a gap.
+            self.publish_event({"t": t, "kind": "resync", "run": None, "pid": None,
+                                "missed": msg.get("missed", {}), "output_missed": msg.get("output_missed", {}),
+                                "text": f"lab init's messages were missed while the dashboard was not "
+                                        f"reading: {msg.get('missed')}, terminal bytes {msg.get('output_missed')}"})
+            self.poke()
+        elif ev == "lab_init":
+            if msg.get("pid"):
+                self.sampler.launcher_pid = msg["pid"]
+            event = {k: v for k, v in msg.items() if k != "ev"}
+            self.publish_event(dict(event, kind="lab_init", run=None, pid=msg.get("pid"),
+                                    text=f"lab init {msg.get('old')} was lost ({_status(msg)}); "
+                                         + (f"a new lab init {msg['pid']} took over" if msg.get("pid")
+                                            else "none could be started: restart the dashboard")))
+            self.poke()
 
     def _note_exit(self, pid):
         self._reported_exits[pid] = time.monotonic()
@@ -282,6 +300,14 @@ class Hub:
             self._thread.join(2)
             return not self._thread.is_alive()
         return True
+
+
+def _reason(reason):
+    """A run's end reason in a log line's words: its code and fields."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    fields = ", ".join(f"{k} {v}" for k, v in reason.items() if k != "code")
+    return reason.get("code", "?") + (f" ({fields})" if fields else "")
 
 
 def _status(event):

@@ -12,8 +12,9 @@ terminal and every run's event pipe.
 
 - ``PR_SET_CHILD_SUBREAPER``: orphans of every run are adopted by lab init
   (not by PID 1), so they stay in view and are reaped here, with their status.
-- Each run gets a pseudo-terminal and a session process (``lab.session``, a
-  tiny shell) that runs the lab program in the foreground of that terminal.
+- Each run (``lab.labrun``) gets a pseudo-terminal and a session process
+  (``lab.session``, a tiny shell) that runs the lab program in the
+  foreground of that terminal.
 - Stopping a run freezes its whole tree with SIGSTOP, rescans until nothing
   new appears (so a forking tree cannot race), then SIGKILLs it: members that
   called ``setsid()`` or double-forked are found because, being orphans, they
@@ -21,14 +22,19 @@ terminal and every run's event pipe.
 - EOF on the control channel means the app is gone, even by SIGKILL: every
   lab process is killed and lab init exits.
 
-Protocol: JSON lines.  App -> lab init: ``{"op": "start" | "stop" | "write" |
-"spawn" | "shutdown", ...}``.  Lab init -> app: ``{"ev": "hello" | "started" |
-"error" | "output" | "event" | "exited" | "ended", ...}``; see ``Launcher``.
+Protocol: JSON lines (``lab.channel``).  App -> lab init: ``{"op": "start" |
+"stop" | "write" | "spawn" | "shutdown", ...}``; an op with a ``"req"`` id is
+answered ``{"ev": "reply", "req", "ok": true, ...}`` or, refused, ``{"ev":
+"reply", "req", "ok": false, "code": ..., ...fields}``.  Lab init -> app:
+``{"ev": "hello" | "reply" | "started" | "error" | "output" | "event" |
+"exited" | "ended" | "resync", ...}``.  Lab init never waits for the app: its
+lines queue (``channel.Outbox``), and when the app has fallen too far behind
+it drops what can be rebuilt and later sends a ``resync``: every live run's
+session, root, roles and endpoints, and what was missed.
 """
 import argparse
 import base64
 import ctypes
-import fcntl
 import json
 import os
 import resource
@@ -36,28 +42,18 @@ import selectors
 import shutil
 import signal
 import socket
-import struct
-import sys
-import tempfile
-import termios
 import time
 
 from lab import proctree
+from lab.channel import Outbox, encode
+from lab.labrun import COLS, ROWS, Refused, Run
 from lab.signals import exit_fields
 
 PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
-EVENTS_FD = 255          # where every lab process finds its event pipe (like bash's 255)
-OUTPUT_CHUNK = 16384
 TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
 ADOPTEE_GRACE = 0.15     # seconds an adopted zombie waits to be reaped (see Launcher.reap)
 MAX_DYING = 32           # adopted zombies waiting at most; beyond, they are reaped at once
-ROWS, COLS = 24, 100
-MAX_EVENT_LINE = 65536   # bytes: a longer line on an event pipe is dropped
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not JSON")
 
 
 def become_lab_init():
@@ -68,28 +64,11 @@ def become_lab_init():
     libc.prctl(PR_SET_NAME, b"lab-init", 0, 0, 0)
 
 
-class Run:
-    def __init__(self, run_id, session, master, slave, events, cap, lifetime, scratch):
-        self.id = run_id
-        self.scratch = scratch      # PROCLAB_RUN_DIR: socket files and such, removed with the run
-        self.session = session      # pid of the run's session process
-        self.root = None            # pid of the lab program, once the session reports it
-        self.master = master        # our side of the run's pseudo-terminal
-        self.slave = slave          # kept open so helpers can be started on the same terminal
-        self.events = events        # read end of the run's event pipe
-        self.events_buf = b""
-        self.events_skip = False    # dropping an overlong line until its newline
-        self.cap = cap
-        self.deadline = time.monotonic() + lifetime
-        self.lifetime = lifetime
-        self.stopping = None        # the reason, once we decided to stop it
-        self.root_exit = None
-        self.empty_since = None     # when only the session was first seen left
-
-
 class Launcher:
     def __init__(self, control, run_cap, total_cap):
         self.control = control
+        self.control.setblocking(False)
+        self.outbox = Outbox(control)
         self.control_buf = b""
         self.run_cap = run_cap
         self.total_cap = total_cap
@@ -102,16 +81,50 @@ class Launcher:
 
     # -- talking to the app -------------------------------------------------
     def send(self, ev, **fields):
+        """Queue one line for the app; never blocks.  False if it was dropped
+        because the app is behind (see channel.Outbox)."""
         fields["ev"] = ev
         fields.setdefault("t", time.time())
         try:
-            self.control.sendall((json.dumps(fields, ensure_ascii=False) + "\n").encode())
+            return self.outbox.put(ev, encode(fields))
+        except OSError:
+            self.shutdown()      # the app is gone
+
+    def on_writable(self):
+        try:
+            self.outbox.flush()
         except OSError:
             self.shutdown()
+        if self.outbox.caught_up:
+            self.resync()
+
+    def resync(self):
+        """The app read everything it was sent: tell it what it missed meanwhile,
+        and how every live run stands now."""
+        runs = []
+        for run in self.runs.values():
+            for pid in [p for p in run.view.roles if proctree.stat_fields(p) is None]:
+                run.view.forget(pid)
+            runs.append({"run": run.id, "session": run.session, "root": run.root,
+                         "stopping": run.stopping, **run.view.to_json()})
+        output = {run.id: run.missed_bytes - len(run.missed_tail)
+                  for run in self.runs.values() if run.missed_bytes}
+        missed = dict(self.outbox.missed)
+        try:
+            self.outbox.resume(encode({"ev": "resync", "t": time.time(), "runs": runs,
+                                       "missed": missed, "output_missed": output}))
+        except OSError:
+            self.shutdown()
+        for run in self.runs.values():       # the end of what its terminal showed meanwhile
+            if run.missed_tail:
+                self.send("output", run=run.id, data=base64.b64encode(run.missed_tail).decode())
+            run.missed_tail, run.missed_bytes = bytearray(), 0
 
     def on_control(self):
         try:
             data = self.control.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
         except OSError:
             data = b""
         if not data:
@@ -122,114 +135,74 @@ class Launcher:
             msg = None
             try:
                 msg = json.loads(line)
-                getattr(self, "op_" + msg["op"])(msg)
+                answer = {"ok": True, **(getattr(self, "op_" + msg["op"])(msg) or {})}
+            except Refused as exc:
+                answer = {"ok": False, **exc.fields}
             except Exception as exc:   # a bad request must never take lab init down
-                self.send("error", run=msg.get("run") if isinstance(msg, dict) else None,
-                          error=f"{type(exc).__name__}: {exc}")
+                answer = {"ok": False, "code": "bad_request", "error": f"{type(exc).__name__}: {exc}"}
+            req = msg.get("req") if isinstance(msg, dict) else None
+            if req is not None:
+                self.send("reply", req=req, **answer)
+            elif not answer["ok"]:     # nobody waits for the answer: the log gets it
+                self.send("error", run=msg.get("run") if isinstance(msg, dict) else None, **answer)
 
     # -- operations -----------------------------------------------------------
     def op_start(self, msg):
         run_id = msg["run"]
         if run_id in self.runs:
             raise ValueError(f"run {run_id} exists")
-        if self.count_all() >= self.total_cap:
-            self.send("error", run=run_id, error=f"total process cap ({self.total_cap}) reached")
-            return
-        fds, scratch = [], None
-        try:
-            master, slave = os.openpty()
-            fds += [master, slave]
-            events_r, events_w = os.pipe()
-            fds += [events_r, events_w]
-            scratch = tempfile.mkdtemp(prefix=f"proclab-{self.pid}-{run_id}-")
-            fcntl.ioctl(slave, termios.TIOCSWINSZ,
-                        struct.pack("HHHH", msg.get("rows", ROWS), msg.get("cols", COLS), 0, 0))
-            env = self.lab_env(run_id, scratch)
-            pid = os.fork()
-        except BaseException:          # no fds or pids left (EMFILE, EAGAIN), a bad size…: leave nothing
-            for fd in fds:
-                os.close(fd)
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
-            raise
-        if pid == 0:
-            try:
-                os.setsid()
-                fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-                for fd in (0, 1, 2):
-                    os.dup2(slave, fd)
-                os.dup2(events_w, EVENTS_FD)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.set_wakeup_fd(-1)
-                os.execve(sys.executable, [sys.executable, "-m", "lab.session", *msg["argv"]], env)
-            finally:
-                os._exit(127)
-        os.close(events_w)
-        os.set_blocking(master, False)
-        os.set_blocking(events_r, False)
-        run = Run(run_id, pid, master, slave, events_r,
-                  int(msg.get("cap", self.run_cap)), float(msg.get("lifetime", 900)), scratch)
+        self.check_total(int(msg.get("adds", 1)))
+        run = Run(run_id, self.pid, msg["argv"], int(msg.get("cap", self.run_cap)),
+                  float(msg.get("lifetime", 900)), msg.get("rows", ROWS), msg.get("cols", COLS))
         self.runs[run_id] = run
-        self.owner[pid] = run_id
-        self.direct.add(pid)
-        self.sel.register(master, selectors.EVENT_READ, ("tty", run))
-        self.sel.register(events_r, selectors.EVENT_READ, ("events", run))
+        self.owner[run.session] = run_id
+        self.direct.add(run.session)
+        self.sel.register(run.master, selectors.EVENT_READ, ("tty", run))
+        self.sel.register(run.events, selectors.EVENT_READ, ("events", run))
+        return {"session": run.session}
 
-    def lab_env(self, run_id, scratch):
-        env = dict(os.environ, PROCLAB_RUN=run_id, PROCLAB_INIT=str(self.pid),
-                   PROCLAB_EVENTS_FD=str(EVENTS_FD), PROCLAB_RUN_DIR=scratch,
-                   PYTHONUNBUFFERED="1", TERM="xterm-256color")
-        env.pop("PROCLAB_CONTROL_FD", None)
-        return env
+    def live_run(self, msg):
+        run = self.runs.get(msg["run"])
+        if run is None or run.stopping is not None:
+            raise Refused("no_run", run=msg["run"])
+        return run
 
     def op_stop(self, msg):
         run = self.runs.get(msg["run"])
         if run is None:
-            raise ValueError(f"no run {msg['run']}")
-        self.stop(run, msg.get("reason", "stopped"))
+            raise Refused("no_run", run=msg["run"])
+        reason = msg.get("reason")
+        self.stop(run, reason if isinstance(reason, dict) and isinstance(reason.get("code"), str)
+                  else {"code": "stopped"})
 
     def op_write(self, msg):
-        run = self.runs.get(msg["run"])
-        if run is None:
-            raise ValueError(f"no run {msg['run']}")
+        """Type into a run's terminal.  Nothing waits: what the terminal cannot
+        take now (its input buffer is full) is refused, saying how much went in."""
+        run = self.live_run(msg)
         data = base64.b64decode(msg["data"])
         try:
-            os.write(run.master, data)
+            written = os.write(run.master, data)
         except BlockingIOError:
-            self.send("error", run=run.id, error="terminal input buffer full")
+            written = 0
+        if written < len(data):
+            raise Refused("terminal_full", run=run.id, written=written, size=len(data))
+        return {"written": written}
 
     def op_spawn(self, msg):
-        """Start a helper (a client, say) inside a run, writing to the run's terminal."""
-        run = self.runs.get(msg["run"])
-        if run is None or run.stopping:
-            raise ValueError(f"no running run {msg['run']}")
-        if len([p for p in self.members(run) if p not in self.dying]) >= run.cap:
-            self.send("error", run=run.id, error=f"process cap ({run.cap}) reached")
-            return
-        events_w = os.open(f"/proc/self/fd/{run.events}", os.O_WRONLY)
-        try:
-            env = self.lab_env(run.id, run.scratch)
-            pid = os.fork()
-        except BaseException:
-            os.close(events_w)
-            raise
-        if pid == 0:
-            try:
-                os.setsid()      # the terminal belongs to the run's session: use it, don't own it
-                for fd in (0, 1, 2):
-                    os.dup2(run.slave, fd)
-                os.dup2(events_w, EVENTS_FD)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-                    signal.signal(sig, signal.SIG_DFL)
-                signal.set_wakeup_fd(-1)
-                os.execve(sys.executable, [sys.executable, *msg["argv"]], env)
-            finally:
-                os._exit(127)
-        os.close(events_w)
+        """Start a helper (a client, say) inside a run, writing to the run's terminal.
+        ``adds``: the processes it brings into the run (a forking server's child
+        per client counts too); refused if the run or the lab would pass its cap."""
+        run = self.live_run(msg)
+        adds = max(1, int(msg.get("adds", 1)))
+        count = len(self.lab_members(run))
+        if count + adds > run.cap:
+            raise Refused("run_cap", run=run.id, processes=count, adds=adds, cap=run.cap)
+        self.check_total(adds)
+        pid = run.start_helper(msg["argv"])
         self.owner[pid] = run.id
         self.direct.add(pid)
         self.send("spawned", run=run.id, pid=pid, ppid=self.pid, argv=msg["argv"])
+        return {"pid": pid}
 
     def op_shutdown(self, msg):
         self.shutdown()
@@ -256,8 +229,20 @@ class Launcher:
                 out.extend(proctree.descendants(kid))
         return out
 
+    def lab_members(self, run):
+        """The run's lab processes: its members but its session and the adopted
+        zombies waiting out their grace (they are not processes any more)."""
+        return [p for p in self.members(run) if p != run.session and p not in self.dying]
+
     def count_all(self):
-        return len([p for p in proctree.descendants(self.pid) if p not in self.dying])
+        """Every lab process of every run, as the total cap counts them."""
+        sessions = {run.session for run in self.runs.values()}
+        return len([p for p in proctree.descendants(self.pid) if p not in self.dying and p not in sessions])
+
+    def check_total(self, adds):
+        total = self.count_all()
+        if total + adds > self.total_cap:
+            raise Refused("total_cap", processes=total, adds=adds, cap=self.total_cap)
 
     # -- stopping -------------------------------------------------------------
     def stop(self, run, reason):
@@ -323,6 +308,8 @@ class Launcher:
             self.owner.pop(pid, None)
             self.direct.discard(pid)
             self.dying.pop(pid, None)
+            if run is not None:
+                run.view.forget(pid)
             closed = stopping and pid == run.session
             if run is not None and pid == run.root and run.root_exit is None:
                 run.root_exit = exit_fields(status)    # its session died first (killed): we tell
@@ -330,43 +317,21 @@ class Launcher:
                       **exit_fields(status))
 
     def on_tty(self, run):
-        try:
-            data = os.read(run.master, OUTPUT_CHUNK)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
+        data = run.read_output()
         if data:
-            self.send("output", run=run.id, data=base64.b64encode(data).decode())
-        elif run.master in self.sel.get_map():   # EIO: the terminal is gone
+            # While the app is behind, the end of it goes in the resync.
+            if self.outbox.behind or not self.send("output", run=run.id, data=base64.b64encode(data).decode()):
+                run.keep_missed(data)
+        elif data == b"" and run.master in self.sel.get_map():   # the terminal is gone
             self.sel.unregister(run.master)
 
     def on_events(self, run):
-        try:
-            data = os.read(run.events, MAX_EVENT_LINE)   # never more than one line's limit: see on_events
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
+        events = run.read_events()
+        if events is None:
             if run.events in self.sel.get_map():
                 self.sel.unregister(run.events)
             return
-        # Any lab program can write here (it is fd 255 of each): take only lines
-        # of at most MAX_EVENT_LINE bytes holding a JSON object, strict JSON (no
-        # NaN, which a browser cannot parse), and never let a line take lab init down.
-        lines = (run.events_buf + data).split(b"\n")
-        run.events_buf = lines.pop()
-        if len(run.events_buf) > MAX_EVENT_LINE:
-            run.events_buf, run.events_skip = b"", True     # drop it, up to its newline
-        for line in lines:
-            if run.events_skip:
-                run.events_skip = False
-                continue
-            try:
-                event = json.loads(line, parse_constant=_no_constant)
-            except (ValueError, RecursionError):
-                continue
-            if not isinstance(event, dict):
-                continue
+        for event in events:
             kind, pid = event.get("kind"), event.get("pid")
             if isinstance(pid, int):
                 self.owner.setdefault(pid, run.id)
@@ -378,30 +343,31 @@ class Launcher:
             self.send("event", run=run.id, event=event)
 
     def tick(self):
-        total = 0
+        total, sizes = 0, {}
         for run in list(self.runs.values()):
             members = self.members(run)
             # Zombies waiting out their grace are not processes any more: no cap counts them.
             lab = [p for p in members if p != run.session and p not in self.dying]
             total += len(lab)
+            sizes[run.id] = len(lab)
             if run.stopping is None:
                 if len(lab) > run.cap:
-                    self.stop(run, f"process cap exceeded: {len(lab)} > {run.cap}")
+                    self.stop(run, {"code": "cap", "processes": len(lab), "cap": run.cap})
                 elif time.monotonic() > run.deadline:
-                    self.stop(run, f"lifetime of {run.lifetime:g} s reached")
+                    self.stop(run, {"code": "lifetime", "seconds": run.lifetime})
                 elif run.root is not None and not lab:
                     # Only the session is left.  It reaped the program and is about to
                     # say how it ended: wait for those words (a moment at most).
                     run.empty_since = run.empty_since or time.monotonic()
                     if run.root_exit is not None or time.monotonic() - run.empty_since > 0.5:
-                        self.stop(run, "finished")
+                        self.stop(run, {"code": "finished"})
                 else:
                     run.empty_since = None
             elif not members:
                 self.end(run)
-        if total > self.total_cap:
-            biggest = max(self.runs.values(), key=lambda r: len(self.members(r)))
-            self.stop(biggest, f"total process cap exceeded: {total} > {self.total_cap}")
+        if total > self.total_cap and sizes:
+            biggest = self.runs[max(sizes, key=sizes.get)]
+            self.stop(biggest, {"code": "total_cap", "processes": total, "cap": self.total_cap})
 
     def end(self, run):
         self.on_tty(run)                      # the last words on its terminal
@@ -411,9 +377,7 @@ class Launcher:
                 self.sel.unregister(fd)
             except (KeyError, ValueError):
                 pass
-        for fd in (run.master, run.slave, run.events):
-            os.close(fd)
-        shutil.rmtree(run.scratch, ignore_errors=True)   # a SIGKILLed server's socket file too
+        run.close()
         del self.runs[run.id]
         self.owner = {pid: r for pid, r in self.owner.items() if r != run.id}
         self.send("ended", run=run.id, reason=run.stopping, root=run.root, exit=run.root_exit)
@@ -428,14 +392,18 @@ class Launcher:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # the app decides when we go
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         self.sel.register(self.control, selectors.EVENT_READ, ("control", None))
+        writing = False
         self.sel.register(wake_r, selectors.EVENT_READ, ("wake", None))
         self.send("hello", pid=self.pid, run_cap=self.run_cap, total_cap=self.total_cap)
         next_tick = time.monotonic() + TICK
         while True:
-            for key, _ in self.sel.select(max(0.0, next_tick - time.monotonic())):
+            for key, mask in self.sel.select(max(0.0, next_tick - time.monotonic())):
                 what, run = key.data
                 if what == "control":
-                    self.on_control()
+                    if mask & selectors.EVENT_WRITE:
+                        self.on_writable()
+                    if mask & selectors.EVENT_READ:
+                        self.on_control()
                 elif what == "wake":
                     while True:
                         try:
@@ -451,6 +419,10 @@ class Launcher:
             if time.monotonic() >= next_tick:
                 self.tick()
                 next_tick = time.monotonic() + TICK
+            if self.outbox.wants_write != writing:     # wait for room only while lines wait
+                writing = self.outbox.wants_write
+                self.sel.modify(self.control, selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0),
+                                ("control", None))
 
 
 def main(argv=None):

@@ -16,7 +16,7 @@ _ADOPTED = object()     # a child of lab init: its run is in its environment
 
 
 class Sampler:
-    def __init__(self, launcher_pid, role_of=lambda pid: None):
+    def __init__(self, launcher_pid, role_of=lambda run, pid: None):
         self.launcher_pid = launcher_pid
         self.role_of = role_of
         self.reader = procfs.ProcReader()
@@ -55,7 +55,7 @@ class Sampler:
                 if obj is None:
                     continue            # gone between the walk and the read: normal
                 obj["run"] = self._run_of_adoptee(obj) if run is _ADOPTED else run
-                obj["role"] = self.role_of(pid)
+                obj["role"] = self.role_of(obj["run"], pid)
                 objs[pid] = obj
                 for kid in self.reader.children(pid):
                     todo.append((kid, _ADOPTED if pid == self.launcher_pid else obj["run"]))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 import pytest
@@ -82,7 +83,7 @@ def test_stop_kills_setsid_and_double_forked_members(sup):
     sup.stop_run(run.id)
     wait_until(lambda: not lab_pids(run.id, sup.launcher_pid), timeout=1.0)
     assert time.monotonic() - started < 1.0
-    assert run.state == "ended" and run.reason == "stopped"
+    assert run.state == "ended" and run.reason == {"code": "stopped"}
     # nothing left, not even a zombie: every pid is gone from /proc
     assert [p for p in members if proc_stat(p) is not None] == []
 
@@ -103,7 +104,7 @@ def test_orphan_is_adopted_and_reaped_by_lab_init(sup):
     exited = wait_until(lambda: [e for e in sup.events if e.get("ev") == "exited" and e["pid"] == child])
     assert exited[0]["code"] == 7 and exited[0]["by"] == sup.launcher_pid
     wait_until(lambda: run.state == "ended")
-    assert run.reason == "finished" and run.exit == {"code": 0}
+    assert run.reason == {"code": "finished"} and run.exit == {"code": 0}
 
 
 def test_ctrl_c_reaches_the_foreground_group_through_the_terminal(sup):
@@ -142,7 +143,7 @@ def test_process_cap_stops_the_run(sup):
         time.sleep(60)
     """))
     wait_until(lambda: run.state == "ended", timeout=5)
-    assert run.reason.startswith("process cap exceeded")
+    assert run.reason["code"] == "cap" and run.reason["cap"] == 16 and run.reason["processes"] > 16
     wait_until(lambda: not lab_pids(run.id, sup.launcher_pid), timeout=1)
 
 
@@ -151,18 +152,21 @@ def test_lifetime_stops_the_run():
     try:
         run = sup.start_run("t", {}, program("import time; time.sleep(60)"))
         wait_until(lambda: run.state == "ended", timeout=3)
-        assert run.reason == "lifetime of 0.5 s reached"
+        assert run.reason == {"code": "lifetime", "seconds": 0.5}
     finally:
         sup.close()
 
 
 def test_total_cap_refuses_a_start():
-    sup = Supervisor(run_cap=16, total_cap=3).start()
+    sup = Supervisor(run_cap=16, total_cap=2).start()
     try:
         sup.start_run("t", {}, program("import os, time; os.fork(); time.sleep(60)"))
-        wait_until(lambda: len(lab_pids(init=sup.launcher_pid)) >= 3)
-        with pytest.raises(RunError, match="total process cap"):
+        wait_until(lambda: len(lab_pids(init=sup.launcher_pid)) >= 3)      # 2 and the run's session
+        with pytest.raises(RunError, match="total cap") as err:
             sup.start_run("t", {}, program("import time; time.sleep(60)"))
+        assert err.value.status == 409
+        assert err.value.detail == {"code": "total_cap", "processes": 2, "adds": 1, "cap": 2}
+        assert len(sup.runs) == 1                   # the refused start left no record
     finally:
         sup.close()
 
@@ -193,8 +197,9 @@ def test_lab_dies_with_the_process_that_started_lab_init(sig):
         host.stdout.close()
 
 
-def test_a_killed_lab_init_takes_its_lab_processes_with_it(sup):
-    """kill -9 lab-init: the app finds its orphaned lab processes and kills them."""
+def test_a_killed_lab_init_takes_its_lab_processes_with_it_and_is_replaced(sup):
+    """kill -9 lab-init: the app finds its orphaned lab processes and kills them,
+    ends its runs saying why, and starts a new lab init: the next start works."""
     run = sup.start_run("t", {}, program("""
         import os, time
         if os.fork() == 0:
@@ -202,19 +207,24 @@ def test_a_killed_lab_init_takes_its_lab_processes_with_it(sup):
             time.sleep(60)
         time.sleep(60)
     """))
-    wait_until(lambda: len(lab_pids(run.id, sup.launcher_pid)) == 3)
-    scratch = glob.glob(os.path.join(tempfile.gettempdir(), f"proclab-{sup.launcher_pid}-*"))
+    old = sup.launcher_pid
+    wait_until(lambda: len(lab_pids(run.id, old)) == 3)
+    scratch = glob.glob(os.path.join(tempfile.gettempdir(), f"proclab-{old}-*"))
     assert len(scratch) == 1            # the run's PROCLAB_RUN_DIR
-    os.kill(sup.launcher_pid, signal.SIGKILL)
-    wait_until(lambda: not lab_pids(init=sup.launcher_pid), timeout=2.0)
+    os.kill(old, signal.SIGKILL)
+    wait_until(lambda: not lab_pids(init=old), timeout=2.0)
     wait_until(lambda: not os.path.exists(scratch[0]))
     wait_until(lambda: run.state == "ended")
-    assert run.reason == "lab init exited"
-    wait_until(lambda: proc_stat(sup.launcher_pid) is None)    # reaped: no zombie lab init
-    with pytest.raises(RunError) as err:
-        sup.start_run("t", {}, program("print(1)"))
-    assert err.value.status == 503
-    assert [r.state for r in sup.runs.values()] == ["ended"]   # the refused start left no record
+    assert run.reason == {"code": "lab_init_lost", "pid": old, "signal": "SIGKILL"}
+    wait_until(lambda: proc_stat(old) is None)    # reaped: no zombie lab init
+    wait_until(lambda: sup.launcher_pid != old, timeout=2.0)
+    assert proc_stat(sup.launcher_pid)[1] == os.getpid()       # ours, and alive
+    told = [e for e in sup.events if e.get("ev") == "lab_init"]
+    assert [(e["code"], e["old"], e["pid"], e["runs"]) for e in told] == [("replaced", old, sup.launcher_pid, [run.id])]
+    assert [e["reason"] for e in sup.events if e.get("ev") == "ended" and e["run"] == run.id] == [run.reason]
+    again = sup.start_run("t", {}, program("import time; print('again', flush=True); time.sleep(60)"))
+    wait_until(lambda: b"again" in again.output)
+    assert proc_stat(again.session)[1] == sup.launcher_pid
 
 
 def test_garbage_on_the_event_pipe_harms_no_one(sup):
@@ -233,7 +243,7 @@ def test_garbage_on_the_event_pipe_harms_no_one(sup):
     """))
     wait_until(lambda: b"still here" in run.output)
     assert run.state == other.state == "running" and proc_stat(sup.launcher_pid) is not None
-    wait_until(lambda: sup.role_of(run.root) == "survivor")    # the line after the garbage counts
+    wait_until(lambda: sup.role_of(run.id, run.root) == "survivor")    # the line after the garbage counts
     told = [m["event"] for m in sup.events if m.get("ev") == "event" and m["run"] == run.id]
     assert not any(e.get("kind") == "x" or e.get("pid") == 1 for e in told)    # NaN and 300 KB: dropped
     sup.write(other.id, b"x")          # lab init still answers
@@ -289,3 +299,62 @@ def test_lab_programs_keep_the_users_open_file_limit():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
     assert out.stdout.split() == ["256", "256", "True"] * 2, out.stderr
+
+
+def test_lab_init_never_waits_for_an_app_that_stopped_reading():
+    """The app's reader stalls (as when the worker is stopped): lab init's lines
+    pile up, yet it still kills a run at its lifetime and reaps its orphans; when
+    the app reads again, a resync says what it missed and restores the roles
+    a live run named meanwhile."""
+    sup = Supervisor(lifetime=1.5).start()
+    gate, seen = threading.Event(), []
+
+    def stall(msg):
+        seen.append(msg)
+        if msg.get("ev") == "output" and msg.get("run") == talker.id:
+            gate.wait(30)            # the reader thread stops here: nothing more is read
+    try:
+        talker = None
+        talker = sup.start_run("t", {}, program("""
+            import os, time
+            while True:
+                if os.fork() == 0:          # an orphan every 20 ms: lab init must reap it
+                    if os.fork() == 0:
+                        os._exit(0)
+                    os._exit(0)
+                os.wait()
+                os.write(1, b"x" * 65536 + b"\\n")   # 3 MB/s: more than lab init may queue
+                time.sleep(0.02)
+        """))
+        sup.lifetime = 60.0
+        quiet = sup.start_run("q", {}, program("""
+            import time
+            from lab.report import set_role
+            time.sleep(1.0)               # while the app is not reading
+            set_role("late")
+            time.sleep(60)
+        """))
+        sup.listeners.append(stall)
+        wait_until(lambda: not gate.is_set() and any(m.get("ev") == "output" and m["run"] == talker.id
+                                                      for m in seen))
+        # lab init keeps time on its own: the talker is killed at 1.5 s, the orphans reaped
+        wait_until(lambda: not lab_pids(talker.id, sup.launcher_pid), timeout=5.0)
+        assert talker.state == "running"           # the app has not read it yet
+        zombies = [p for p in lab_pids(init=sup.launcher_pid) if proc_stat(p) and proc_stat(p)[0] == "Z"]
+        assert zombies == []
+        assert sup.role_of(quiet.id, quiet.root) is None
+        mark = len(seen)
+        gate.set()
+        resync = wait_until(lambda: next((m for m in seen[mark:] if m.get("ev") == "resync"), None))
+        assert resync["missed"].get("output", 0) + resync["missed"].get("event", 0) > 0
+        runs = {r["run"]: r for r in resync["runs"]}
+        assert runs[quiet.id]["root"] == quiet.root and [quiet.root, "late"] in runs[quiet.id]["roles"]
+        assert talker.id not in runs or runs[talker.id]["stopping"] == {"code": "lifetime", "seconds": 1.5}
+        wait_until(lambda: talker.state == "ended")
+        assert talker.reason == {"code": "lifetime", "seconds": 1.5}
+        wait_until(lambda: sup.role_of(quiet.id, quiet.root) == "late")
+        assert quiet.state == "running"
+        wait_until(lambda: b"xxxx" in talker.output)      # the end of what it printed came too
+    finally:
+        gate.set()
+        sup.close()

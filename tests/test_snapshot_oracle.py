@@ -6,7 +6,7 @@ labs, lab init included, compared field by field with ps at the same moment.
 """
 import subprocess
 
-from lab import procfs, signals
+from lab import signals
 from tests.helpers import wait_until
 from tests.test_labs import start
 

@@ -81,7 +81,7 @@ def _param_json(p):
 
 def _action_json(a):
     return {"id": a.id, "kind": a.kind, "label": dict(a.label), "help": dict(a.help), "role": a.role,
-            "signal": a.signal, "key": a.key, "argv": list(a.argv), "pick": a.pick}
+            "signal": a.signal, "key": a.key, "argv": list(a.argv), "pick": a.pick, "adds": a.adds}
 
 
 def to_json(lab):

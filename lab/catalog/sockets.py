@@ -10,11 +10,12 @@ from lab.catalog.types import Action, Lab, Param, en_zh
 TCP_ENDPOINT = ("--host", "{host}", "--port", "{port}")
 
 
-def add_client(module, *args, what=en_zh("a client", "一个客户端")):
+def add_client(module, *args, what=en_zh("a client", "一个客户端"), adds=1):
+    """adds: the client, and the child a forking server makes for it."""
     return Action("add_client", "spawn", en_zh("add client", "添加客户端"),
                   en_zh(f"start {what['en']} in this run: it connects to the server and keeps talking",
                         f"在本次运行中启动{what['zh']}: 它连接服务器并持续收发消息"),
-                  argv=("-m", f"lab.experiments.{module}", *args))
+                  argv=("-m", f"lab.experiments.{module}", *args), adds=adds)
 
 
 CLOSE_CLIENT = Action(
@@ -90,7 +91,7 @@ _TCP_FORK = Lab(
             Param("reap", "choice", "handler", choices=("handler", "ignore"), label=en_zh("reap", "回收方式"),
                   help=en_zh("SIGCHLD handler with waitpid(WNOHANG), or signal(SIGCHLD, SIG_IGN)",
                              "SIGCHLD 处理函数 + waitpid(WNOHANG), 或 signal(SIGCHLD, SIG_IGN)"))),
-    actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_CLIENT),
+    actions=(add_client("tcp_client", *TCP_ENDPOINT, adds=2), CLOSE_CLIENT),
     processes=one,
 )
 

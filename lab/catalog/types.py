@@ -28,6 +28,8 @@ class Action:
                                   # "{host}", "{port}", "{path}", "{address}" are filled in from
                                   # the endpoint the run's server announced (report.listening)
     pick: str = "all"             # "signal": "all" processes with the role, or one: "newest", "oldest"
+    adds: int = 1                 # "spawn": processes it brings into the run (a forking
+                                  # server's child per client too), checked against the caps
 
 
 @dataclass(frozen=True)

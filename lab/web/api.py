@@ -109,7 +109,7 @@ def start(name):
         raise ApiError(409, f"{name} with these parameters makes {expected} processes; "
                             f"the per-run cap is {cap}", {"processes": expected, "cap": cap})
     _start_limit().hit()
-    run = engine().supervisor.start_run(name, params, catalog.command(lab, params))
+    run = engine().supervisor.start_run(name, params, catalog.command(lab, params), processes=expected or 1)
     controlled("start", f"start {name} → run {run.id}, root {run.root}", run=run.id, pid=run.root)
     return jsonify({"run": run.id, "pid": run.root, "session": run.session}), 201
 
@@ -131,7 +131,7 @@ def stop(run_id):
     run = _run_or_404(run_id)
     if run.state != "ended":
         with acting("stop", f"stop run {run_id}", run=run_id, pid=run.root):
-            run = engine().supervisor.stop_run(run_id, "stopped from the dashboard")
+            run = engine().supervisor.stop_run(run_id, {"code": "dashboard"})
     return jsonify(run.to_json())
 
 
@@ -173,8 +173,8 @@ def terminal_write(run_id):
         raise ApiError(404, f"no running run {run_id!r}")
     with acting("key" if "key" in body else "input",
                 f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None):
-        engine().supervisor.write(run_id, data)
-    return jsonify({"run": run_id, "written": len(data)})
+        written = engine().supervisor.write(run_id, data)
+    return jsonify({"run": run_id, "written": written})
 
 
 @bp.post("/runs/<run_id>/actions/<action_id>")
@@ -200,8 +200,8 @@ def action(run_id, action_id):
         argv = _fill_endpoint(run, act.argv)
         with acting("action", f"{act.label.get('en', action_id)}: helper started in run {run_id}",
                     pid=None, **told):
-            sup.spawn(run_id, argv)
-        return jsonify({"action": action_id, "kind": "spawn"})
+            pid = sup.spawn(run_id, argv, processes=act.adds)
+        return jsonify({"action": action_id, "kind": "spawn", "pid": pid})
     signum, name = signals.parse(act.signal)
     sent, role = [], act.role.rstrip("*")
     pids = sup.pids_with_role(run_id, act.role)

@@ -27,7 +27,7 @@ def register(app):
     @app.errorhandler(RunError)
     @app.errorhandler(ControlError)
     def engine_error(exc):
-        return error_response(exc.status, str(exc))
+        return error_response(exc.status, str(exc), getattr(exc, "detail", None))
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

@@ -6,6 +6,7 @@ export const CATEGORY = {
   output: 'output',
   spawned: 'life', seen: 'life', root: 'life', exited: 'life', reaped: 'life', gone: 'life', zombie: 'life',
   reparented: 'life', role: 'life', run_started: 'life', run_ended: 'life', stopped: 'life', continued: 'life',
+  lab_init: 'error', resync: 'error',
   control: 'control', refused: 'control',
   state: 'state', socket: 'state', listening: 'state',
   error: 'error',
@@ -14,7 +15,7 @@ export const CATEGORY = {
 export const ICON = {
   output: '›', spawned: '＋', seen: '＋', root: '▶', exited: '✕', reaped: '✕', gone: '✕', zombie: '☠',
   reparented: '↪', role: '●', run_started: '▶', run_ended: '■', control: '⚡', refused: '⊘', state: '◐',
-  socket: '⇄', listening: '⇄', error: '!', stopped: '‖', continued: '▶',
+  socket: '⇄', listening: '⇄', error: '!', stopped: '‖', continued: '▶', lab_init: '!', resync: '!',
 };
 
 // Lines that would only add noise: a process flickering between R and S, keystrokes
@@ -28,22 +29,35 @@ export function isNoise(e, seenSpawn) {
 
 const KEY_NAMES = { ctrl_c: 'Ctrl-C', ctrl_backslash: 'Ctrl-\\', ctrl_z: 'Ctrl-Z', ctrl_d: 'Ctrl-D', enter: 'Enter' };
 
-// Why a run ended, in the chosen language where we know the words.
-// Why a run ended; "finished" says how its program ended (killed by SIGKILL is no normal end).
+// Why a run ended (lab init's code and fields), in the chosen language;
+// "finished" says how its program ended (killed by SIGKILL is no normal end).
 export function reasonText(reason, exit) {
   if (!reason) return '';
-  if (reason === 'finished' && exit) {
-    if (exit.signal) return t('reason.finishedSignal', { signal: exit.signal });
-    if (exit.code !== undefined && exit.code !== null) return t('reason.finishedCode', { code: exit.code });
+  if (typeof reason !== 'object') return String(reason);
+  switch (reason.code) {
+    case 'finished':
+      if (exit && exit.signal) return t('reason.finishedSignal', { signal: exit.signal });
+      if (exit && exit.code !== undefined && exit.code !== null) return t('reason.finishedCode', { code: exit.code });
+      return t('reason.finished');
+    case 'stopped': return t('reason.stopped');
+    case 'dashboard': return t('reason.dashboard');
+    case 'reset': return t('reason.reset');
+    case 'lifetime': return t('reason.lifetime', { s: reason.seconds });
+    case 'cap': return t('reason.cap', { n: reason.processes, cap: reason.cap });
+    case 'total_cap': return t('reason.totalCap', { n: reason.processes, cap: reason.cap });
+    case 'lab_init_lost': return t('reason.labinit', { pid: reason.pid, how: status(reason) });
+    case 'start_timeout': return t('reason.startTimeout');
+    default: return reason.code || '';
   }
-  const known = { finished: 'reason.finished', stopped: 'reason.stopped', 'stopped from the dashboard': 'reason.dashboard',
-    reset: 'reason.reset', 'lab init exited': 'reason.labinit' };
-  if (known[reason]) return t(known[reason]);
-  let m = reason.match(/^lifetime of ([\d.]+) s reached$/);
-  if (m) return t('reason.lifetime', { s: m[1] });
-  m = reason.match(/^(total )?process cap exceeded: (\d+) > (\d+)$/);
-  if (m) return t(m[1] ? 'reason.totalCap' : 'reason.cap', { n: m[2], cap: m[3] });
-  return reason;
+}
+
+// A refusal the server gave as data ({"code": "run_cap", ...}), in the chosen
+// language; null when the page has no words for it (the server's own then).
+export function refusalText(detail) {
+  if (!detail || typeof detail !== 'object' || !detail.code) return null;
+  const key = `err.${detail.code}`;
+  const text = t(key, detail);
+  return text === key ? null : text;
 }
 
 function who(pid, launcherPid) {
@@ -77,6 +91,12 @@ export function eventText(e, launcherPid) {
     case 'state': return t('ev.state', { pid: p, old: e.old, new: e.new });
     case 'reparented': return t('ev.reparented', { pid: p, old: e.old, new: who(e.new, launcherPid) });
     case 'run_started': return t('ev.runStarted', { run: e.run, root: e.root });
+    case 'lab_init': return e.code === 'replaced' ? t('ev.labInitReplaced', { old: e.old, pid: e.pid, how: status(e) })
+      : t('ev.labInitLost', { old: e.old, how: status(e) });
+    case 'resync': return t('ev.resync', {
+      events: Object.values(e.missed || {}).reduce((a, b) => a + b, 0),
+      bytes: Object.values(e.output_missed || {}).reduce((a, b) => a + b, 0) });
+    case 'error': return refusalText(e) || e.text || '';
     case 'run_ended': return t('ev.runEnded', { run: e.run, reason: reasonText(e.reason, e.exit) });
     case 'stopped': return t('ev.stopped', { pid: p, signal: e.signal || '' });
     case 'continued': return t('ev.continued', { pid: p });

@@ -1,6 +1,7 @@
 // Toasts: short messages in a corner.  Errors stay until closed (or 12 s); others go after 4 s.
 import { h } from './dom.js';
 import { t } from './i18n.js';
+import { refusalText } from './eventfmt.js';
 
 const MAX = 5;
 
@@ -23,14 +24,16 @@ export function toast(message, { kind = 'info', title = null, detail = null } = 
   setTimeout(() => el.remove(), kind === 'error' ? 12000 : 4000);
 }
 
-// Show an API error clearly: what we tried, what the server said.
+// Show an API error clearly: what we tried, what the server said (in the page's
+// words where the server gave a code the page knows).
 export function toastError(what, err) {
+  const words = err ? refusalText(err.detail) : null;
   let detail = null;
-  if (err && err.detail !== undefined && err.detail !== null) {
+  if (!words && err && err.detail !== undefined && err.detail !== null) {
     detail = typeof err.detail === 'string' ? err.detail : JSON.stringify(err.detail);
   }
   const status = err && err.status ? ` (${err.status})` : '';
-  toast(`${err && err.message ? err.message : String(err)}${status}`, { kind: 'error', title: what, detail });
+  toast(`${words || (err && err.message ? err.message : String(err))}${status}`, { kind: 'error', title: what, detail });
 }
 
 // Run an API call; toast on failure.  Returns the result or null.
