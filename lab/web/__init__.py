@@ -28,9 +28,6 @@ def create_app(test_config=None):
         ALLOWED_HOSTS=LOOPBACK_NAMES,   # names the Host header may carry; None = any (bound beyond loopback)
         MAX_CONTENT_LENGTH=16 * 1024,
         START_RATE=(20, 10.0),    # at most 20 starts per 10 s
-        # Pings keep idle viewers alive through proxies; a viewer only ever sends
-        # {"type": "resync"}, so a bigger message is cut off.
-        SOCK_SERVER_OPTIONS={"ping_interval": 20, "max_message_size": 4096},
         MAX_VIEWERS=200,          # websocket viewers; each holds a server thread
     )
     if test_config:

@@ -1,17 +1,24 @@
-"""The websocket /ws: a snapshot, then diffs and events as the hub makes them."""
+"""The websocket /ws: a snapshot, then diffs and events as the hub makes them.
+
+The route is flask-sock's, written out: the socket is a ViewerSocket
+(bounded input, whole frames out), and a viewer that leaves, however it
+leaves, is one line in the log at most, never a traceback.
+"""
 import json
+import logging
 import threading
 
-from flask import Blueprint, current_app, g, request
-from flask_sock import Sock
+from flask import Blueprint, Response, current_app, g, request
+from simple_websocket import ConnectionClosed
 from wsproto.utilities import RemoteProtocolError
 
 from lab.hub import CLOSED
 from lab.web.errors import ApiError, error_response
 from lab.web.guard import origin_ok
+from lab.web.viewersocket import ViewerSocket
 
 bp = Blueprint("ws", __name__)
-sock = Sock()
+log = logging.getLogger("proclab.ws")
 
 
 @bp.before_request
@@ -60,7 +67,36 @@ class ViewerSlots:
             self.used -= 1
 
 
-@sock.route("/ws", bp=bp)
+@bp.route("/ws", websocket=True)
+def websocket():
+    ws = ViewerSocket(request.environ)
+    try:
+        stream(ws)
+    except (ConnectionClosed, OSError) as exc:      # the viewer left, or stopped reading
+        log.info("viewer %s left: %s", request.remote_addr, type(exc).__name__)
+    try:
+        ws.close()
+    except (ConnectionClosed, OSError):
+        pass
+    return _Answered(gunicorn=ws.mode == "gunicorn")
+
+
+class _Answered(Response):
+    """The websocket has answered on the socket itself: nothing more may be
+    written to it.  Under gunicorn that is said by ending the request with
+    StopIteration (as flask-sock does); the development server takes an
+    empty response."""
+
+    def __init__(self, gunicorn):
+        super().__init__()
+        self.gunicorn = gunicorn
+
+    def __call__(self, environ, start_response):
+        if self.gunicorn:
+            raise StopIteration()
+        return super().__call__(environ, start_response)
+
+
 def stream(ws):
     hub = current_app.extensions["proclab"].hub
     viewer = hub.subscribe()
@@ -94,4 +130,3 @@ def answer(ws, viewer, message):
 
 def init_app(app):
     app.register_blueprint(bp)
-    sock.init_app(app)

@@ -1,0 +1,105 @@
+"""A viewer's websocket: simple-websocket's server, bounded both ways.
+
+simple-websocket reads in a thread of its own and appends every message to
+a list the handler drains: a viewer that needs no token could send 100,000
+small messages (permessage-deflate makes them 26 bytes each on the wire)
+and the worker grew by 300 MB a burst.  A viewer has little to say
+(``{"type": "resync"}``, and later small answers), so here:
+
+- at most INBOX messages wait, and at most RATE arrive (a burst, then a
+  steady rate); past either the connection is closed with 1008 (policy
+  violation), the reading thread stops, and what it held is freed;
+- a message over MAX_MESSAGE bytes, inflated, is closed with 1009;
+- a frame the viewer does not take within SEND_TIMEOUT (a laptop gone to
+  sleep with its socket full) closes the connection instead of holding a
+  server thread forever.
+"""
+import socket
+import time
+
+from simple_websocket import ConnectionClosed, Server
+from wsproto.events import CloseConnection, TextMessage
+from wsproto.frame_protocol import CloseReason
+
+INBOX = 16
+RATE = (20, 2.0)          # a burst of 20 messages, then 2 a second
+MAX_MESSAGE = 4096
+SEND_TIMEOUT = 10.0
+
+
+class Inbox(list):
+    """The received messages, as simple-websocket keeps them, but bounded in
+    count and in rate (a token bucket).  Past a bound it takes nothing more."""
+
+    def __init__(self, limit=INBOX, rate=RATE):
+        super().__init__()
+        self.limit = limit
+        self.burst, self.per_second = rate
+        self.tokens = float(self.burst)
+        self.last = time.monotonic()
+        self.overflow = None         # why it stopped taking messages
+
+    def append(self, message):
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.per_second)
+        self.last = now
+        if self.overflow is None:
+            if len(self) >= self.limit:
+                self.overflow = f"more than {self.limit} messages waiting"
+            elif self.tokens < 1:
+                self.overflow = f"more than {self.burst} messages at once, {self.per_second:g} a second"
+        if self.overflow is not None:
+            return                   # dropped: the connection is being closed
+        self.tokens -= 1
+        super().append(message)
+
+
+class ViewerSocket(Server):
+    def __init__(self, environ, ping_interval=20, inbox=INBOX, rate=RATE, send_timeout=SEND_TIMEOUT):
+        self._inbox = Inbox(inbox, rate)
+        self.send_timeout = send_timeout
+        super().__init__(environ, ping_interval=ping_interval, max_message_size=MAX_MESSAGE)
+        self.sock.settimeout(send_timeout)      # sends; reads wait in a selector first
+
+    # simple-websocket's Base.__init__ sets input_buffer to a list before its
+    # reading thread starts: it gets the bounded one instead.
+    @property
+    def input_buffer(self):
+        return self._inbox
+
+    @input_buffer.setter
+    def input_buffer(self, _list):
+        pass
+
+    def _handle_events(self):
+        keep_going = super()._handle_events()
+        if keep_going and self._inbox.overflow is not None:
+            self._close_now(CloseReason.POLICY_VIOLATION, "too many messages")
+            return False
+        return keep_going
+
+    def send(self, data):
+        """One whole frame, or the connection is closed: simple-websocket's own
+        send() takes what one send(2) takes and would cut a frame short."""
+        if not self.connected:
+            raise ConnectionClosed(self.close_reason, self.close_message)
+        out = self.ws.send(TextMessage(data=data))
+        try:
+            self.sock.sendall(out)
+        except socket.timeout:
+            self.connected = False
+            self.close_reason, self.close_message = CloseReason.POLICY_VIOLATION, "viewer does not read"
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)     # the frame is cut: nothing more may follow
+            except OSError:
+                pass
+            raise ConnectionClosed(self.close_reason, self.close_message)
+
+    def _close_now(self, reason, message):
+        self.close_reason, self.close_message = reason, message
+        try:
+            self.sock.sendall(self.ws.send(CloseConnection(reason, message)))
+        except OSError:
+            pass
+        self.connected = False
+        self.event.set()            # a handler waiting in receive() wakes and sees it closed
