@@ -14,7 +14,6 @@ exist, and dies with the server even if the server is SIGKILLed
 kills every lab process.  Ctrl-C stops it all cleanly.
 """
 import argparse
-import ctypes
 import ipaddress
 import os
 import secrets
@@ -22,12 +21,11 @@ import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.base import Worker
-from gunicorn.workers.gthread import ThreadWorker
+
+from lab.web.worker import MAX_HEADS, DashboardWorker, libc
 
 PR_SET_PDEATHSIG = 1
 GRACEFUL_TIMEOUT = 2      # seconds the master gives the worker to stop before SIGKILL
-SIG_IGN, SIG_ERR = 1, ctypes.c_void_p(-1).value     # <signal.h>: (sighandler_t) 1 and -1
 
 
 def is_loopback(host):
@@ -58,60 +56,9 @@ def allowed_hosts(host, extra=()):
                                 *(name.strip("[]").lower() for name in extra)]))
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
-_libc.signal.restype = ctypes.c_void_p
-
-
 def _die_with_parent(server, worker):
     """post_fork: the worker must not outlive the server that started it."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-class DashboardWorker(ThreadWorker):
-    """gunicorn's threaded worker, which stops once, and at once.
-
-    Ctrl-C reaches the worker twice: the terminal's SIGINT and, a moment
-    later, the master's SIGQUIT.  gthread's quit handler shuts the thread
-    pool down inside the signal handler, under a lock the main thread may
-    hold at that moment (in the first quit's shutdown, or in submit()), and
-    a later quit landed in the lab's shutdown (worker_exit) and cut it
-    short.  The worker hung until the master SIGKILLed it ("Perhaps out of
-    memory?"), about one Ctrl-C in ten.  So the first SIGINT, SIGQUIT or
-    SIGTERM makes the kernel drop the others, no pool is shut down inside a
-    handler, and the worker leaves as soon as the lab is closed (see
-    DashboardServer._close_lab).  SIGTERM stops at once too: waiting for open
-    websockets to drain would only run into the master's SIGKILL after
-    graceful_timeout, since they close when the lab does.  That SIGKILL
-    stays the backstop."""
-    STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
-    stopping = False
-
-    def handle_quit(self, sig, frame):
-        if self.stopping:        # handlers run in the main thread only: no race on the flag
-            return               # (one caught before the kernel dropped them)
-        self.stop_once()
-        Worker.handle_quit(self, sig, frame)      # gunicorn's base: flag, worker_int, exit
-
-    handle_exit = handle_quit
-
-    def stop_once(self):
-        """From now on the kernel drops the stop signals.  Set through libc,
-        under Python: a signal caught just before still finds its Python
-        handler, where Python's own SIG_IGN would report it "ignored due to
-        race condition"."""
-        self.stopping = True
-        for sig in self.STOP_SIGNALS:
-            if _libc.signal(sig, SIG_IGN) == SIG_ERR:
-                raise OSError(ctypes.get_errno(), f"signal({sig.name}, SIG_IGN)")
-
-    def stopped(self):
-        """Once the lab is closed (every signal caught before has been handled by
-        then), Python learns they are ignored: its exit resets the handlers it
-        knows to SIG_DFL, and a SIGQUIT after that would kill the worker with a
-        core dump."""
-        for sig in self.STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class DashboardServer(BaseApplication):
@@ -136,7 +83,7 @@ class DashboardServer(BaseApplication):
         return self.flask_app
 
     def _close_lab(self, server, worker):
-        """worker_exit: close the lab, in the worker, whatever made it stop."""
+        """worker_exit: close the lab, in the worker, whatever made it stop (see DashboardWorker)."""
         if worker.pid != os.getpid():
             return                    # the master, tidying up after a worker already gone
         signalled = worker.stopping
@@ -185,7 +132,7 @@ def main(argv=None):
         "workers": 1,                  # one lab init, one view of the lab
         "worker_class": DashboardWorker,
         "threads": args.threads,
-        "worker_connections": args.threads + 64,
+        "worker_connections": args.threads + MAX_HEADS + 64,   # requests being read hold no thread
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "timeout": 30,
         "keepalive": 5,

@@ -6,10 +6,12 @@ memory, keep feeding the other viewers and keep answering REST.  Load is
 bounded in count and time.
 """
 import json
+import socket
 import time
 
 import psutil
 
+from lab.web import worker
 from tests.helpers import wait_until
 from tests.test_server import call, lab_init
 from tests.test_stream import Stream
@@ -54,3 +56,52 @@ def test_a_websocket_flood_is_cut_off_and_the_others_stay_fed(live_server):
     watcher.until(lambda: watcher.seq is not None)
     watcher.close()
     assert call(server, "GET", "/api/runs")[0] == 200
+
+
+def test_half_open_requests_take_no_thread_and_rest_still_answers(live_server):
+    """300 connections that send half a request head, 60 that send nothing,
+    and 20 that announce a body and send a bit of it, all at once: gthread gave
+    each a thread that blocked until the request was whole, and 256 of them
+    stopped every REST call and every new viewer.  Now they wait in the
+    worker's loop, each until HEAD_TIMEOUT, when it is answered 408.  And 10
+    whole requests whose clients never close their side: gthread's close
+    waited for them in its loop, 2 s each, while nothing else was served."""
+    server = live_server()
+    assert worker.HEAD_TIMEOUT <= 5.0                    # this test waits for it
+    host = f"127.0.0.1:{server.port}"
+    idle = []
+    try:
+        for n in range(380):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            if n < 300:
+                s.sendall(f"GET /api/runs HTTP/1.1\r\nHost: {host}\r\nX-Part: ".encode())
+            elif n >= 360:
+                s.sendall(f"POST /api/reset HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: 100\r\n\r\n{{\"a\": ".encode())
+            idle.append(s)
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(f"GET /api/labs HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            idle.append(s)
+        opened = time.monotonic()
+        for _ in range(5):
+            started = time.monotonic()
+            status, body = call(server, "GET", "/api/runs", timeout=1.0)
+            assert status == 200 and body == {"runs": []}
+            assert time.monotonic() - started < 1.0
+        viewer = Stream(server)                          # a new viewer gets in too
+        viewer.until(lambda: viewer.seq is not None)
+        viewer.close()
+        assert call(server, "POST", "/api/labs/zombie/start", {}, timeout=1.0)[0] == 201
+        # The half-open ones are answered 408 at their deadline, and closed.
+        for s in (idle[0], idle[330], idle[370]):
+            s.settimeout(worker.HEAD_TIMEOUT + 3 - (time.monotonic() - opened))
+            answer = s.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
+            assert b'"error": "the request did not arrive within' in answer
+        assert call(server, "GET", "/api/runs", timeout=1.0)[0] == 200
+    finally:
+        for s in idle:
+            s.close()
+    server.stop()
+    assert "Traceback" not in server.output, server.output

@@ -17,12 +17,12 @@ import app
 from tests.helpers import lab_pids, wait_until
 
 
-def call(server, method, path, body=None, headers=None):
+def call(server, method, path, body=None, headers=None, timeout=10):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(server.url + path, data=data, method=method,
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=10) as res:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
             return res.status, json.loads(res.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())

@@ -1,0 +1,82 @@
+"""A request's head, read before any thread is given to it.
+
+gunicorn's threaded worker gives a connection a thread as soon as it has
+data, and that thread then blocks until the whole request has come: 256
+connections that each sent half a header (no token needed) held all 256
+threads, and no REST call nor websocket got in for as long as they stayed.
+So the worker's own loop reads each request's head, and a small body,
+without blocking (lab/web/worker.py), and only a complete request gets a
+thread.  This is the part that decides when a request is complete:
+
+    >>> head = Head()
+    >>> head.feed(b"POST /api/reset HTTP/1.1\\r\\nContent-Length: 2\\r\\n")
+    >>> head.feed(b"\\r\\n{")
+    >>> head.feed(b"}")
+    'ready'
+    >>> head.take()
+    b'POST /api/reset HTTP/1.1\\r\\nContent-Length: 2\\r\\n\\r\\n{}'
+"""
+import re
+
+HEAD_LIMIT = 32 * 1024      # bytes of request line and headers
+BODY_LIMIT = 64 * 1024      # bytes of body read here; the app takes 16 KiB (MAX_CONTENT_LENGTH)
+_FIELD = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:[ \t]*(.*?)[ \t]*$")
+
+
+class Refusal(Exception):
+    """The request cannot be taken; answered at once with this status."""
+
+    def __init__(self, status, reason, error):
+        super().__init__(error)
+        self.status, self.reason, self.error = status, reason, error
+
+
+class Head:
+    """Bytes of one request as they come: feed() until it says "ready"."""
+
+    def __init__(self, data=b""):
+        self.data = bytearray(data)
+        self.needed = None          # head and body length, once the head is complete
+
+    def feed(self, data):
+        """Take more bytes: "ready" when the request is complete, else None;
+        Refusal if it never can be."""
+        self.data += data
+        if self.needed is None:
+            end = self.data.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.data.lstrip(b"\r\n")) > HEAD_LIMIT:
+                    raise Refusal(431, "Request Header Fields Too Large",
+                                  f"the request's head is over {HEAD_LIMIT} bytes")
+                return None
+            self.needed = end + 4 + self._body_length(bytes(self.data[:end]))
+        return "ready" if len(self.data) >= self.needed else None
+
+    def ready(self):
+        return self.feed(b"")
+
+    def take(self):
+        data, self.data = bytes(self.data), bytearray()
+        return data
+
+    @staticmethod
+    def _body_length(head):
+        lengths = set()
+        for line in head.split(b"\r\n")[1:]:
+            field = _FIELD.match(line)
+            if field is None:
+                continue            # the parser will judge it; here only the length counts
+            name = field.group(1).lower()
+            if name == b"transfer-encoding":
+                raise Refusal(411, "Length Required",
+                              "a request body must come with Content-Length, not chunked")
+            if name == b"content-length":
+                if not field.group(2).isdigit():
+                    raise Refusal(400, "Bad Request", "Content-Length is not a number")
+                lengths.add(int(field.group(2)))
+        if len(lengths) > 1:
+            raise Refusal(400, "Bad Request", "two different Content-Length headers")
+        length = lengths.pop() if lengths else 0
+        if length > BODY_LIMIT:
+            raise Refusal(413, "Content Too Large", f"the request's body is over {BODY_LIMIT} bytes")
+        return length

@@ -1,0 +1,256 @@
+"""The dashboard's gunicorn worker: gthread, which stops once and at once, and
+gives a thread only to a request that has fully arrived.
+
+gthread (gunicorn 27) runs a main loop (a selector) that accepts
+connections and hands each to a thread pool.  Three things here differ:
+
+- Request heads are read in the main loop (lab.web.heads): a connection
+  gets a thread only once its head and body are in, which must be within
+  HEAD_TIMEOUT of its opening (of its next byte, once kept alive).  Half-open requests cost a socket and a buffer, never
+  a thread; past MAX_HEADS the oldest is dropped.
+- A connection is closed without the main loop waiting: gthread's graceful
+  close lingers in the loop up to 2 s for the client to close its side (one
+  client that never does stalls every accept); here the lingering waits in
+  the selector with the others.
+- Replies are written with a deadline (IO_TIMEOUT): a client that never
+  reads its answer gives its thread back.
+
+And the stop: see DashboardWorker.
+"""
+import collections
+import ctypes
+import errno
+import json
+import selectors
+import signal
+import socket
+import time
+from functools import partial
+
+from gunicorn import http
+from gunicorn.workers.base import Worker
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from lab.web.heads import Head, Refusal
+
+HEAD_TIMEOUT = 5.0        # seconds from a request's first byte to its last (gthread waits 5 s too)
+MAX_HEADS = 1024          # requests being read at once; the oldest goes first
+IO_TIMEOUT = 10.0         # seconds a reply may wait for the client to take it
+LINGER = 2.0              # seconds a closing connection waits for the client's FIN
+SIG_IGN, SIG_ERR = 1, ctypes.c_void_p(-1).value     # <signal.h>: (sighandler_t) 1 and -1
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.signal.restype = ctypes.c_void_p
+
+
+class Conn(TConn):
+    """gthread's connection, with the request being read and a close that lingers
+    in the loop.  As in gthread, the worker's count of connections (nr_conns)
+    drops when it decides to close one, before the close."""
+
+    def __init__(self, worker, *args):
+        super().__init__(*args)
+        self.worker = worker
+        self.head = None            # the Head being read, while in the main loop
+        self.deadline = None
+        self.complete = False       # a whole request is buffered: the next enqueue is for real
+
+    def close(self, graceful=False):
+        if graceful:
+            self.worker.linger(self)
+        else:
+            super().close()
+
+
+class DashboardWorker(ThreadWorker):
+    """gunicorn's threaded worker, which stops once, and at once.
+
+    Ctrl-C reaches the worker twice: the terminal's SIGINT and, a moment
+    later, the master's SIGQUIT.  gthread's quit handler shuts the thread
+    pool down inside the signal handler, under a lock the main thread may
+    hold at that moment (in the first quit's shutdown, or in submit()), and
+    a later quit landed in the lab's shutdown (worker_exit) and cut it
+    short.  The worker hung until the master SIGKILLed it ("Perhaps out of
+    memory?"), about one Ctrl-C in ten.  So the first SIGINT, SIGQUIT or
+    SIGTERM makes the kernel drop the others, no pool is shut down inside a
+    handler, and the worker leaves as soon as the lab is closed (see
+    app.DashboardServer._close_lab).  SIGTERM stops at once too: waiting for
+    open websockets to drain would only run into the master's SIGKILL after
+    graceful_timeout, since they close when the lab does.  That SIGKILL
+    stays the backstop."""
+    STOP_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+    stopping = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.heads = collections.OrderedDict()      # Conn -> None, oldest first
+        self.closing = collections.OrderedDict()    # Conn -> None, lingering, oldest first
+
+    # -- stopping ---------------------------------------------------------------
+    def handle_quit(self, sig, frame):
+        if self.stopping:        # handlers run in the main thread only: no race on the flag
+            return               # (one caught before the kernel dropped them)
+        self.stop_once()
+        Worker.handle_quit(self, sig, frame)      # gunicorn's base: flag, worker_int, exit
+
+    handle_exit = handle_quit
+
+    def stop_once(self):
+        """From now on the kernel drops the stop signals.  Set through libc,
+        under Python: a signal caught just before still finds its Python
+        handler, where Python's own SIG_IGN would report it "ignored due to
+        race condition"."""
+        self.stopping = True
+        for sig in self.STOP_SIGNALS:
+            if libc.signal(sig, SIG_IGN) == SIG_ERR:
+                raise OSError(ctypes.get_errno(), f"signal({sig.name}, SIG_IGN)")
+
+    def stopped(self):
+        """Once the lab is closed (every signal caught before has been handled by
+        then), Python learns they are ignored: its exit resets the handlers it
+        knows to SIG_DFL, and a SIGQUIT after that would kill the worker with a
+        core dump."""
+        for sig in self.STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+    # -- reading requests in the main loop ----------------------------------------
+    def accept(self, listener):
+        try:
+            sock, client = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        self.enqueue_req(Conn(self, self.cfg, sock, client, listener.getsockname()))
+
+    def enqueue_req(self, conn):
+        """Every way gthread gives a connection to a thread comes here: a new
+        one, a kept-alive one that has data again, one with a next request
+        already read.  Only a complete request goes on to a thread."""
+        if conn.complete:
+            conn.complete = False
+            super().enqueue_req(conn)
+            return
+        buffered = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        conn.head, conn.deadline = Head(buffered), time.monotonic() + HEAD_TIMEOUT
+        try:
+            ready = buffered and conn.head.ready()
+        except Refusal as refusal:
+            self.refuse(conn, refusal)
+            return
+        if ready:
+            self.dispatch(conn)
+            return
+        while len(self.heads) >= MAX_HEADS:
+            oldest = next(iter(self.heads))
+            self.forget_head(oldest)
+            self.nr_conns -= 1
+            TConn.close(oldest)
+        self.heads[conn] = None
+        conn.sock.setblocking(False)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_head_data, conn))
+
+    def on_head_data(self, conn, sock):
+        try:
+            data = sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:                 # the client left mid-request
+            self.forget_head(conn)
+            self.nr_conns -= 1
+            TConn.close(conn)
+            return
+        try:
+            ready = conn.head.feed(data)
+        except Refusal as refusal:
+            self.forget_head(conn)
+            self.refuse(conn, refusal)
+            return
+        if ready:
+            self.forget_head(conn)
+            self.dispatch(conn)
+
+    def forget_head(self, conn):
+        self.heads.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def dispatch(self, conn):
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        conn.parser.unreader.unread(conn.head.take())
+        conn.head, conn.data_ready, conn.complete = None, True, True
+        self.enqueue_req(conn)
+
+    def refuse(self, conn, refusal):
+        """Answer a request that cannot be taken (no thread needed: it is small)."""
+        body = json.dumps({"error": refusal.error}).encode()
+        try:
+            conn.sock.send(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                           b"Connection: close\r\n\r\n%s" % (refusal.status, refusal.reason.encode(),
+                                                              len(body), body), socket.MSG_DONTWAIT)
+        except OSError:
+            pass
+        self.nr_conns -= 1
+        self.linger(conn)
+
+    def linger(self, conn):
+        """Close after the client has closed its side (or LINGER seconds), so a
+        reply is not cut by a reset; waiting in the selector, not in the loop."""
+        while len(self.closing) >= MAX_HEADS:
+            self.stop_lingering(next(iter(self.closing)))
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_closing_data, conn))
+        except (OSError, ValueError, KeyError):
+            TConn.close(conn)
+            return
+        conn.deadline = time.monotonic() + LINGER
+        self.closing[conn] = None
+
+    def on_closing_data(self, conn, sock):
+        try:
+            if sock.recv(65536):
+                return               # what it still sends is dropped
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self.stop_lingering(conn)
+
+    def stop_lingering(self, conn):
+        self.closing.pop(conn, None)
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        TConn.close(conn)
+
+    def murder_pending(self):
+        """Every loop: requests not in by their deadline, closes that lingered long enough."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self.heads and next(iter(self.heads)).deadline <= now:
+            conn = next(iter(self.heads))
+            self.forget_head(conn)
+            self.refuse(conn, Refusal(408, "Request Timeout",
+                                      f"the request did not arrive within {HEAD_TIMEOUT:g} s"))
+        while self.closing and next(iter(self.closing)).deadline <= now:
+            self.stop_lingering(next(iter(self.closing)))
+
+    def handle_request(self, req, conn):
+        """In a thread, with the request in hand: its reply may wait IO_TIMEOUT
+        for the client.  A websocket sets its own deadlines (ViewerSocket)."""
+        conn.sock.settimeout(IO_TIMEOUT)
+        try:
+            return super().handle_request(req, conn)
+        except TimeoutError:
+            self.log.info("a client did not take its reply within %g s", IO_TIMEOUT)
+            return False
