@@ -1,14 +1,17 @@
 """Start the dashboard.
 
     $ python app.py
-    Process & Socket Lab: http://127.0.0.1:5000/
+    Process & Socket Lab: http://127.0.0.1:5000/?token=Vq3y…   (Ctrl-C to stop)
+      The link controls the lab; without its token a browser only watches.
 
     $ python app.py --host 0.0.0.0 --port 8000     # a class on the LAN may watch
-    Process & Socket Lab: http://0.0.0.0:8000/?token=7rV…   (control needs the token)
 
-It serves on gunicorn's threaded worker (flask-sock's websockets need a
-thread each), embedded here as a custom application: one worker process,
-many threads.  The worker starts lab init first, before any of its threads
+Control needs a token on every address, as Jupyter's does: on a shared
+Linux server every user can reach 127.0.0.1.  ``--no-token`` turns it off,
+on loopback only.  Where a desktop is there, the browser opens on the link.
+
+It serves on gunicorn's threaded worker (a websocket needs a thread each),
+embedded here as a custom application: one worker process, many threads.  The worker starts lab init first, before any of its threads
 exist, and dies with the server even if the server is SIGKILLed
 (PR_SET_PDEATHSIG), which closes lab init's control channel, so lab init
 kills every lab process.  Ctrl-C stops it all cleanly.
@@ -37,11 +40,30 @@ def is_loopback(host):
         return False
 
 
-def control_token(host, given):
-    """The token control requests need: the given one, or a new one beyond loopback."""
-    if given is None and not is_loopback(host):
-        return secrets.token_urlsafe(18)
-    return given
+def control_token(given=None, no_token=False):
+    """The token control requests need: the given one, else a new one at every
+    start, as Jupyter does; None only when asked (--no-token)."""
+    if no_token:
+        return None
+    return given or secrets.token_urlsafe(18)
+
+
+def open_browser(url):
+    """Open the link where a desktop is there (Jupyter does it too): a terminal
+    of our own and a display, and a graphical browser, never one that would
+    take over the terminal (lynx, w3m)."""
+    import threading
+    import webbrowser
+    if not sys.stdout.isatty() or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    if not isinstance(browser, webbrowser.BackgroundBrowser):
+        return False
+    threading.Thread(target=browser.open, args=(url,), daemon=True).start()
+    return True
 
 
 def allowed_hosts(host, extra=()):
@@ -62,10 +84,11 @@ def _die_with_parent(server, worker):
 
 
 class DashboardServer(BaseApplication):
-    def __init__(self, options, app_config, url):
+    def __init__(self, options, app_config, url, browser=True):
         self.options = options
         self.app_config = app_config
         self.url = url
+        self.browser = browser
         self.flask_app = None
         super().__init__()
 
@@ -73,9 +96,18 @@ class DashboardServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
         self.cfg.set("post_fork", _die_with_parent)
-        self.cfg.set("when_ready", lambda server: print(
-            f"Process & Socket Lab: {self.url}   (Ctrl-C to stop)", flush=True))
+        self.cfg.set("when_ready", self._ready)
         self.cfg.set("worker_exit", self._close_lab)
+
+    def _ready(self, server):
+        print(f"Process & Socket Lab: {self.url}   (Ctrl-C to stop)", flush=True)
+        if self.app_config["TOKEN"]:
+            print("  The link controls the lab; without its token a browser only watches.", flush=True)
+        else:
+            print("  WARNING: --no-token: anyone who can reach this address, every user of this "
+                  "machine among them, controls the lab.", flush=True)
+        if self.browser and open_browser(self.url):
+            print("  Opening it in your browser (--no-browser: don't).", flush=True)
 
     def load(self):
         from lab.web import create_app     # in the worker, before its threads start
@@ -106,11 +138,15 @@ class DashboardServer(BaseApplication):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Process & Socket Lab dashboard")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; any other needs a token)")
+                        help="address to bind (default 127.0.0.1; 0.0.0.0: a class on the LAN may watch)")
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--token", help="control token (generated when binding a non-loopback address)")
+    parser.add_argument("--token", help="control token (default: a new one at every start, printed in the URL)")
+    parser.add_argument("--no-token", action="store_true",
+                        help="no control token: anyone who can reach the address controls (loopback only)")
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="another name the dashboard answers to on loopback (a proxy's); repeatable")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="do not open the browser on the URL (it opens where a desktop is there)")
     parser.add_argument("--threads", type=int, default=256,
                         help="server threads: each open websocket holds one")
     parser.add_argument("--run-cap", type=int, default=64, help="processes per run")
@@ -121,10 +157,11 @@ def main(argv=None):
         # "lab.example" or "::1" or "[::1]", not "lab.example:8000" nor "[::1]:80"
         if (name.startswith("[") and not name.endswith("]")) or (not name.startswith("[") and name.count(":") == 1):
             parser.error(f"--allow-host {name}: give a name without a port")
-    token = control_token(args.host, args.token)
-    if args.allow_host and token is None:
-        # another name (a proxy's) means others may reach it: control needs a token
-        token = secrets.token_urlsafe(18)
+    if args.no_token and args.token:
+        parser.error("--no-token and --token: choose one")
+    if args.no_token and not is_loopback(args.host):
+        parser.error(f"--no-token is for loopback only: bound to {args.host}, others could control the lab")
+    token = control_token(args.token, args.no_token)
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host
     url = f"http://{host}:{args.port}/" + (f"?token={token}" if token else "")
     options = {
@@ -143,7 +180,7 @@ def main(argv=None):
     app_config = {"TOKEN": token, "RUN_CAP": args.run_cap, "RUN_LIFETIME": args.lifetime,
                   "MAX_VIEWERS": max(1, args.threads - 16)}    # every viewer holds a thread: keep 16 for REST
     app_config["ALLOWED_HOSTS"] = allowed_hosts(args.host, args.allow_host)
-    DashboardServer(options, app_config, url).run()
+    DashboardServer(options, app_config, url, browser=not args.no_browser).run()
 
 
 if __name__ == "__main__":

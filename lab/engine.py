@@ -5,6 +5,7 @@ web server.  No Flask here.
 """
 import resource
 
+from lab import procfs, proctree, socktable
 from lab.hub import Hub
 from lab.sampler import Sampler
 from lab.supervisor import Supervisor
@@ -27,6 +28,25 @@ class Engine:
     @property
     def launcher_pid(self):
         return self.supervisor.launcher_pid
+
+    def listener(self, run_id, port):
+        """The pid of a process of `run_id` that listens on TCP `port` now, or
+        None.  Read afresh from /proc, not from the last sample: a listener
+        killed a moment ago, its port taken by a program outside the lab,
+        must not pass for the lab's."""
+        table = socktable.SocketTable()
+        with self.hub.lock:
+            pids = [p["pid"] for p in self.hub.processes.values() if p["run"] == run_id]
+        for pid in pids:
+            inodes = procfs.socket_inodes(pid)
+            if not inodes or proctree.environ_value(pid, "PROCLAB_RUN") != run_id \
+                    or proctree.environ_value(pid, "PROCLAB_INIT") != str(self.launcher_pid):
+                continue        # gone, or its pid now someone else's
+            for sock in table.for_fds(inodes):
+                if (sock["proto"].startswith("tcp") and sock["status"] == "LISTEN"
+                        and sock["laddr"].rsplit(":", 1)[1] == str(port)):
+                    return pid
+        return None
 
     def close(self):
         stopped = self.hub.close() if self.hub is not None else True

@@ -4,6 +4,7 @@ Every test starts real processes; the fixtures stop them all, and the session
 ends by checking that nothing with PROCLAB_RUN in its environment is left.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -65,6 +66,9 @@ class LiveServer:
         if "http://" not in self.banner:
             self.stop()
             raise RuntimeError(f"server did not start: {self.banner!r}")
+        # The control token is in the URL it prints (None with --no-token).
+        found = re.search(r"[?&]token=([\w-]+)", self.banner)
+        self.token = found.group(1) if found else None
 
     @classmethod
     def wrapped(cls, wrapper, *args):

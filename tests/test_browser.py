@@ -55,10 +55,12 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(server, "/?lang=zh") -> a page at 1280x720; script errors and CSP refusals fail the test."""
+    """open_page(server, "/?lang=zh") -> a page at 1280x720 that controls (opened with the
+    server's token link, as a teacher would), or only watches with control=False;
+    script errors and CSP refusals fail the test."""
     contexts, errors = [], []
 
-    def open_(server, path="/", locale="en-US"):
+    def open_(server, path="/", locale="en-US", control=True):
         context = browser.new_context(viewport={"width": 1280, "height": 720}, locale=locale,
                                       accept_downloads=True)
         contexts.append(context)
@@ -67,6 +69,8 @@ def open_page(browser):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(msg.text)
                 if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        if control and server.token and "token=" not in path:
+            path += ("&" if "?" in path else "?") + f"token={server.token}"
         page.goto(server.url + path)
         expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         return page
@@ -83,9 +87,11 @@ def shot(page, name):
 
 
 def api(server, method, path, body=None, token=None):
+    """A REST call with the server's token (or the one given)."""
     data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
     request = urllib.request.Request(server.url + path, data=data, method=method)
     request.add_header("Content-Type", "application/json")
+    token = token or server.token
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -241,7 +247,7 @@ def test_projector_mode_and_language_switch(live_server, open_page):
 
 def test_watch_only_page_hides_every_control(live_server, open_page):
     server = live_server("--token", "s3cret")
-    page = open_page(server)                                        # no token: watch only
+    page = open_page(server, control=False)                         # no token: watch only
     try:
         expect(page.locator("body")).to_have_attribute("data-can-control", "false")
         expect(page.locator("#watch-note")).to_be_visible()

@@ -1,10 +1,13 @@
 """Control and safety: signals and renice reach lab processes and nothing else."""
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from tests.helpers import proc_stat, wait_until
 from tests.test_labs import by_role, processes, start
@@ -129,7 +132,9 @@ def test_bodies_must_be_small_json(client):
                        (client.post("/api/labs/nope/start", json={}), "unknown lab"),
                        (client.post(f"/api/runs/{run['run']}/actions/nope"), "unknown action"),
                        (client.delete("/api/runs/r999"), "unknown run"),
-                       (client.get("/api/nowhere"), "not found: GET /api/nowhere")):
+                       (client.get("/api/nowhere"), "not found: GET /api/nowhere"),
+                       (client.post("/api/runs/..%2f/terminal", json={"data": "x"}), "not found"),
+                       (client.get("/api//runs"), "not found: GET /api//runs")):
         assert res.status_code == 404 and words in res.get_json()["error"], res.get_json()
     assert client.post(f"/api/runs/{run['run']}/terminal", json={"key": "ctrl_q"}).status_code == 400
 
@@ -177,26 +182,62 @@ def test_starts_are_rate_limited(app, client):
 
 
 def test_token_guards_control_but_not_watching(live_server):
-    server = live_server("--token", "s3cret")
-    assert call(server, "POST", "/api/labs/fork_basics/start", {})[0] == 401
+    """Every start makes a token and prints the URL with it, as Jupyter does:
+    on a shared machine every user reaches 127.0.0.1."""
+    server = live_server()
+    assert re.fullmatch(rf"Process & Socket Lab: http://127\.0\.0\.1:{server.port}/\?token=[\w-]{{24}}   "
+                        r"\(Ctrl-C to stop\)\n", server.banner)
+    assert call(server, "POST", "/api/labs/fork_basics/start", {}, token=False)[0] == 401
     assert call(server, "POST", "/api/labs/fork_basics/start", {},
                 {"Authorization": "Bearer wrong"})[0] == 401
     status, run = call(server, "POST", "/api/labs/fork_basics/start", {},
-                       {"Authorization": "Bearer s3cret"})
+                       {"Authorization": f"Bearer {server.token}"})
     assert status == 201
-    assert call(server, "GET", "/api/snapshot")[0] == 200       # watching needs no token
-    assert call(server, "POST", f"/api/processes/{run['pid']}/signal", {"signal": "SIGKILL"})[0] == 401
-    assert call(server, "POST", "/api/reset", {}, {"Cookie": "proclab_token=s3cret"})[0] == 200
+    assert call(server, "GET", "/api/snapshot", token=False)[0] == 200       # watching needs no token
+    for method, path, body in (("POST", f"/api/processes/{run['pid']}/signal", {"signal": "SIGKILL"}),
+                               ("POST", f"/api/processes/{run['pid']}/renice", {"nice": 5}),
+                               ("POST", f"/api/runs/{run['run']}/terminal", {"data": "x"}),
+                               ("POST", f"/api/runs/{run['run']}/actions/parent_wait", {}),
+                               ("DELETE", f"/api/runs/{run['run']}", None), ("POST", "/api/reset", {})):
+        status, answer = call(server, method, path, body, token=False)
+        assert status == 401 and answer["detail"] == {"code": "token_required"}, (path, answer)
+    assert call(server, "GET", f"/runs/{run['run']}/page/", token=False)[0] == 401
+    assert call(server, "POST", "/api/reset", {}, {"Cookie": f"proclab_token={server.token}"})[0] == 200
+    other = live_server()
+    assert other.token != server.token                      # a new one at every start
+    server.stop()
+    assert "The link controls the lab; without its token a browser only watches." in server.output
+
+
+def test_no_token_is_for_loopback_only_and_warns(live_server):
+    server = live_server("--no-token")
+    assert server.token is None and server.banner.endswith(f":{server.port}/   (Ctrl-C to stop)\n")
+    assert call(server, "POST", "/api/labs/fork_basics/start", {})[0] == 201
+    server.stop()
+    assert "WARNING: --no-token: anyone who can reach this address" in server.output
+    for args in (["--no-token", "--host", "0.0.0.0"], ["--no-token", "--token", "x"]):
+        refused = subprocess.run([sys.executable, "app.py", "--port", "1", *args], cwd=ROOT,
+                                 capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 2 and "--no-token" in refused.stderr, refused.stderr
 
 
 def test_foreign_origin_post_is_refused(live_server):
+    """An origin is scheme, host and port: the same host under https://, foo://
+    or another port is another origin, and so is a sandboxed frame's "null"."""
     server = live_server()
+    port = server.port
+    for origin in ("http://evil.example", f"https://127.0.0.1:{port}", f"foo://127.0.0.1:{port}",
+                   f"http://127.0.0.1:{port + 1}", "http://127.0.0.1", "null", f"http://127.0.0.1:{port}x",
+                   f"//127.0.0.1:{port}", f"http://[::1:{port}"):
+        status, body = call(server, "POST", "/api/labs/fork_basics/start", {}, {"Origin": origin})
+        assert status == 403 and "cross-origin" in body["error"], origin
+        assert body["detail"]["code"] == "cross_origin"
+    for origin in (server.url, f"HTTP://127.0.0.1:{port}", f"http://127.0.0.1:{port}/"):
+        status, body = call(server, "POST", "/api/labs/fork_basics/start", {}, {"Origin": origin})
+        assert status == 201, (origin, body)
     status, body = call(server, "POST", "/api/labs/fork_basics/start", {},
-                        {"Origin": "http://evil.example"})
-    assert status == 403 and "cross-origin" in body["error"]
-    status, body = call(server, "POST", "/api/labs/fork_basics/start", {},
-                        {"Origin": server.url})
-    assert status == 201
+                        {"Origin": f"http://localhost:{port}", "Host": f"localhost:{port}"})
+    assert status == 201, body
 
 
 def test_the_names_a_dashboard_answers_to():
@@ -209,6 +250,7 @@ def test_the_names_a_dashboard_answers_to():
 
 def test_an_old_link_does_not_undo_a_good_cookie(live_server):
     server = live_server("--token", "s3cret")
+    assert server.token == "s3cret"
     good = {"Cookie": "proclab_token=s3cret"}
     assert call(server, "POST", "/api/reset?token=old", {}, good)[0] == 200
     assert call(server, "POST", "/api/reset?token=s3cret", {}, {"Cookie": "proclab_token=old"})[0] == 200
@@ -221,12 +263,10 @@ def test_an_old_link_does_not_undo_a_good_cookie(live_server):
     assert 'data-can-control="true"' in page          # the cookie still holds, the old link is not kept
 
 
-def test_a_token_is_required_beyond_loopback():
+def test_the_token_is_given_or_new_or_none_when_asked():
     from app import control_token
-    assert control_token("127.0.0.1", None) is None and control_token("::1", None) is None
-    assert control_token("localhost", None) is None
-    assert len(control_token("192.0.2.7", None)) >= 20        # generated, never bound in tests
-    assert control_token("192.0.2.7", "mine") == "mine" == control_token("127.0.0.1", "mine")
+    assert len(control_token()) >= 24 and control_token() != control_token()
+    assert control_token("mine") == "mine" and control_token(None, no_token=True) is None
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")

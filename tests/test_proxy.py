@@ -1,5 +1,10 @@
 """A lab's web page opened through the dashboard: /runs/<id>/page/."""
+import os
+import signal
+import socket
 import textwrap
+
+import pytest
 
 from tests.helpers import wait_until
 
@@ -42,3 +47,40 @@ def test_runs_without_a_page_say_so(client, engine):
     res = client.get(f"/runs/{run.id}/page/")
     assert res.status_code == 404 and "no web page" in res.get_json()["error"]
     assert client.get("/runs/r999/page/").status_code == 404
+
+
+def test_only_a_live_listener_of_the_run_is_forwarded_to(client, engine):
+    """The run's server is killed (the run lives on) and a program outside the
+    lab takes its port: the dashboard used to serve the outsider's page as the
+    lab's.  It asks /proc, per request, who listens there now."""
+    parent = "import os, sys, time\nif os.fork() == 0:\n    exec(sys.argv[1])\ntime.sleep(60)"
+    run = engine.supervisor.start_run("t", {}, ["-c", parent, SERVER])    # the server is a child
+    wait_until(lambda: run.endpoints)
+    assert client.get(f"/runs/{run.id}/page/").status_code == 200
+    server_pid = run.endpoints[0]["pid"]
+    port = int(run.endpoints[0]["address"].rsplit(":", 1)[1])
+    os.kill(server_pid, signal.SIGKILL)
+    wait_until(lambda: engine.listener(run.id, port) is None)
+    wait_until(lambda: _free(port))
+    with socket.socket() as outsider:
+        outsider.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        outsider.bind(("127.0.0.1", port))
+        outsider.listen()
+        res = client.get(f"/runs/{run.id}/page/")
+        assert res.status_code == 502
+        assert res.get_json()["detail"] == {"code": "not_listening", "run": run.id, "port": port}
+        outsider.settimeout(0)
+        with pytest.raises(BlockingIOError):
+            outsider.accept()                        # nobody was sent to it
+    assert run.state == "running"
+
+
+def _free(port):
+    """No socket listens on the port any more (a killed process's socket goes a moment after its fds)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

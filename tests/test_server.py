@@ -17,10 +17,14 @@ import app
 from tests.helpers import lab_pids, wait_until
 
 
-def call(server, method, path, body=None, headers=None, timeout=10):
+def call(server, method, path, body=None, headers=None, timeout=10, token=True):
+    """One REST call to a live server, with its control token unless token=False
+    (or the headers carry their own Authorization or Cookie)."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(server.url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    if token and server.token and not {"Authorization", "Cookie"} & set(headers):
+        headers["Authorization"] = f"Bearer {server.token}"
+    req = urllib.request.Request(server.url + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as res:
             return res.status, json.loads(res.read())

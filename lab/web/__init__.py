@@ -38,6 +38,9 @@ def create_app(test_config=None):
     app.extensions["proclab"] = engine
     atexit.register(engine.close)
 
+    # A path with "//" (or "%2f") in it is no API path: a JSON 404, not an HTML
+    # redirect to the path with one slash.
+    app.url_map.merge_slashes = False
     from lab.web import api, errors, pages, proxy, ws
     errors.register(app)
     app.before_request(check_host)

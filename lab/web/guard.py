@@ -42,12 +42,29 @@ def check_host():
                        {"host": request.host, "allowed": list(current_app.config["ALLOWED_HOSTS"])})
 
 
+_PORTS = {"http": 80, "https": 443}
+
+
+def _endpoint(scheme, netloc):
+    """(scheme, host, port) as a browser compares origins: default ports filled in."""
+    parts = urlsplit(f"//{netloc}")
+    return scheme, parts.hostname, parts.port or _PORTS.get(scheme)
+
+
 def origin_ok():
-    """Browsers send Origin on cross-site writes and websockets: it must be this host."""
+    """Browsers send Origin on cross-site writes and websockets: it must be this
+    page's origin, scheme, host and port alike (https://, or foo://, the same
+    host is another origin; so is "null", a sandboxed frame's)."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True            # not a browser cross-origin request (curl, tests)
-    return urlsplit(origin).netloc == request.host
+    try:
+        parts = urlsplit(origin)
+        theirs = _endpoint(parts.scheme, parts.netloc)
+        ours = _endpoint(request.scheme, request.host)
+    except ValueError:         # a port that is no number, a bracket unclosed
+        return False
+    return parts.netloc != "" and theirs == ours
 
 
 def tokens_of_request():
@@ -76,10 +93,10 @@ def check_control():
     """Raise the right 4xx unless this request may change the lab."""
     if not origin_ok():
         raise ApiError(403, "cross-origin request refused",
-                       {"origin": request.headers.get("Origin"), "host": request.host})
+                       {"code": "cross_origin", "origin": request.headers.get("Origin"), "host": request.host})
     if not may_control():
         raise ApiError(401, "control token required: open the URL with ?token=… "
-                            "or send Authorization: Bearer <token>")
+                            "or send Authorization: Bearer <token>", {"code": "token_required"})
 
 
 def json_body(required=True):

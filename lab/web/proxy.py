@@ -2,8 +2,9 @@
 
 A lab's HTTP server listens on 127.0.0.1 only, so a student watching from
 another machine could not open it directly.  The dashboard fetches it for
-them: one GET, the run's announced URL only, a bounded reply.  Each request
-is a real connection to the lab server, and shows in its sockets.
+them: one GET, to the run's announced URL only, and only while a process
+of the run listens there; a bounded reply.  Each request is a real
+connection to the lab server, and shows in its sockets.
 """
 import http.client
 from urllib.parse import quote, quote_from_bytes, urlsplit
@@ -21,7 +22,8 @@ PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified")
 
 
 def _page_url(run_id):
-    run = current_app.extensions["proclab"].supervisor.get(run_id)
+    engine = current_app.extensions["proclab"]
+    run = engine.supervisor.get(run_id)
     if run is None:
         raise ApiError(404, f"unknown run {run_id!r}")
     if run.state == "ended":
@@ -32,6 +34,11 @@ def _page_url(run_id):
     parts = urlsplit(url)
     if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
         raise ApiError(409, f"run {run_id} announced {url!r}: only http on loopback is opened")
+    # What was announced may be stale: the server killed, its port taken by a
+    # program outside the lab.  Only a process of the run listening now counts.
+    if engine.listener(run_id, parts.port) is None:
+        raise ApiError(502, f"no process of run {run_id} listens on port {parts.port} now",
+                       {"code": "not_listening", "run": run_id, "port": parts.port})
     return parts
 
 

@@ -26,14 +26,15 @@ def before_handshake():
     # Checked before the handshake: a page of another site may not even watch.
     if not origin_ok():
         raise ApiError(403, "cross-origin websocket refused",
-                       {"origin": request.headers.get("Origin"), "host": request.host})
+                       {"code": "cross_origin", "origin": request.headers.get("Origin"), "host": request.host})
     # Each viewer holds a server thread for as long as it watches: keep some for
     # REST.  A slot is taken here, before the handshake, and given back when the
     # request ends, so many handshakes at once cannot overshoot the cap.
     limit = current_app.config["MAX_VIEWERS"]
     slots = current_app.extensions.setdefault("proclab_viewer_slots", ViewerSlots())
     if not slots.take(limit):
-        raise ApiError(503, f"too many viewers (at most {limit}): try again later")
+        raise ApiError(503, f"too many viewers (at most {limit}): try again later",
+                       {"code": "viewers", "limit": limit})
     g.viewer_slot = slots
 
 
