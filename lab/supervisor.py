@@ -391,7 +391,8 @@ class Supervisor:
                 pass
             raise RunError("the run did not start in time", 503)
         if run.state == "ended" and run.root is None:
-            raise RunError(f"run {run.id} ended before it started: {run.reason}", 503)
+            reason = run.reason or {}
+            raise RunError(f"run {run.id} ended before it started: {reason.get('code')}", 503, reason)
         return run
 
     def get(self, run_id):

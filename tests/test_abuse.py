@@ -7,15 +7,18 @@ bounded in count and time.
 """
 import json
 import socket
+import struct
 import time
 
 import psutil
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, RejectConnection, Request, TextMessage
+from wsproto.extensions import PerMessageDeflate
 
 from lab.web import worker
 from tests.helpers import wait_until
 from tests.test_server import call, lab_init
 from tests.test_stream import Stream
-from tests.wsclient import RawViewer
 
 
 def worker_of(server):
@@ -105,3 +108,82 @@ def test_half_open_requests_take_no_thread_and_rest_still_answers(live_server):
             s.close()
     server.stop()
     assert "Traceback" not in server.output, server.output
+
+
+def test_viewers_that_leave_however_they_leave_leave_no_traceback(live_server):
+    """A viewer that closes, one whose socket just ends, one reset mid-stream:
+    ordinary departures, each was an ERROR with a traceback in the log."""
+    server = live_server()
+    assert call(server, "POST", "/api/labs/semaphore/start", {"k": 1, "n": 4, "hold": 0.1})[0] == 201
+    worker, ports = worker_of(server), []
+    for leave in ("close", "end", "reset"):
+        viewer = RawViewer(server.port)
+        ports.append(viewer.sock.getsockname()[1])
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:           # frames flowing: a send may be under way
+            viewer._read()
+        if leave == "close":
+            viewer.sock.sendall(viewer.ws.send(CloseConnection(1000)))
+        elif leave == "reset":
+            viewer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        viewer.close()
+    # the server notices (its next send fails, or its reader sees the end) and lets go
+    wait_until(lambda: not [c for c in worker.net_connections("tcp") if c.raddr and c.raddr.port in ports])
+    assert call(server, "GET", "/api/runs")[0] == 200
+    server.stop()
+    assert "Traceback" not in server.output and "ERROR" not in server.output, server.output
+
+
+class RawViewer:
+    """A websocket viewer that sends what a browser never would: simple-websocket's
+    client sends one message a call, an attacker thousands in one write.  wsproto
+    over a plain socket, with permessage-deflate as browsers offer it."""
+    def __init__(self, port, host="127.0.0.1", headers=()):
+        self.sock = socket.create_connection((host, port), timeout=10)
+        self.ws = WSConnection(ConnectionType.CLIENT)
+        self.sock.sendall(self.ws.send(Request(host=f"{host}:{port}", target="/ws",
+                                               extensions=[PerMessageDeflate()],
+                                               extra_headers=list(headers))))
+        self.accepted, self.closed, self.texts = None, None, []
+        while self.accepted is None:
+            self._read()
+
+    def _read(self):
+        data = self.sock.recv(65536)
+        self.ws.receive_data(data or None)
+        for event in self.ws.events():
+            if isinstance(event, AcceptConnection):
+                self.accepted = True
+            elif isinstance(event, RejectConnection):
+                self.accepted = False
+            elif isinstance(event, TextMessage):
+                self.texts.append(event.data)
+            elif isinstance(event, CloseConnection):
+                self.closed = (event.code, event.reason)
+        return bool(data)
+
+    def flood(self, message, count):
+        """Send `count` copies of `message` (1000 in each write) as fast as the
+        socket takes them; returns (messages sent, bytes on the wire)."""
+        sent = wire = 0
+        try:
+            while sent < count:
+                batch = b"".join(self.ws.send(TextMessage(data=message)) for _ in range(1000))
+                self.sock.sendall(batch)
+                sent, wire = sent + 1000, wire + len(batch)
+        except OSError:          # reset: the server closed it
+            pass
+        return sent, wire
+
+    def wait_closed(self, timeout=10):
+        """The server's close frame (code, reason), or None if the socket just ended."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.closed is None and self._read():
+                pass
+        except OSError:
+            pass
+        return self.closed
+
+    def close(self):
+        self.sock.close()

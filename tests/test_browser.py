@@ -11,6 +11,7 @@ unless PROCLAB_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
 import json
 import os
 import re
+import signal
 import urllib.request
 
 import pytest
@@ -373,5 +374,33 @@ def test_the_watched_run_stays_in_sight_and_reset_reads_when_armed(live_server, 
         labs = page.locator("#btn-labs").evaluate("(el) => getComputedStyle(el).color")
         assert labs == "rgb(232, 237, 243)", labs       # light text on the dark bar, hovered or not
         shot(page, "runbar-reset-armed")
+    finally:
+        stop_everything(server)
+
+
+def test_the_page_says_when_lab_init_was_lost_and_starting_works_again(live_server, open_page):
+    """kill -9 of lab init: every open page is told (in its language), the run
+    shows why it ended, and the labs panel starts a run again at once."""
+    server = live_server()
+    page = open_page(server)
+    student = open_page(server, "/?lang=zh", locale="zh-CN", control=False)
+    try:
+        start_from_labs_panel(page, "orphan")
+        expect(node(page, "child")).to_have_count(1)
+        old = next(p["pid"] for p in api(server, "GET", "/api/snapshot")["processes"] if p["run"] is None)
+        os.kill(old, signal.SIGKILL)
+        toast = page.locator(".toast-error", has_text=f"lab init {old} was lost (killed by SIGKILL)")
+        expect(toast).to_be_visible()
+        expect(toast).to_contain_text("starting works again")
+        expect(student.locator(".toast-error", has_text=f"lab init {old} 丢失")).to_be_visible()
+        expect(page.locator(".toast-error", has_text="Could not start")).to_have_count(0)
+        expect(page.locator("#terminal")).to_contain_text("ended: lab init")
+        shot(page, "lab-init-lost-1")
+        start_from_labs_panel(page, "zombie")
+        expect(page.locator("#tree .node[data-state=Z]")).to_have_count(1)
+        new = next(p["pid"] for p in api(server, "GET", "/api/snapshot")["processes"] if p["run"] is None)
+        assert new != old and proc_stat(new) is not None
+        expect(page.locator(f'#tree .node[data-pid="{old}"]')).to_have_count(0)       # no ghost of it
+        shot(page, "lab-init-lost-2")
     finally:
         stop_everything(server)

@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -14,7 +15,7 @@ import pytest
 import simple_websocket
 
 import app
-from tests.helpers import lab_pids, wait_until
+from tests.helpers import lab_pids, proc_stat, wait_until
 
 
 def call(server, method, path, body=None, headers=None, timeout=10, token=True):
@@ -139,3 +140,77 @@ def assert_stopped_cleanly(server, init):
     assert "was sent" not in server.output and "Traceback" not in server.output, server.output
     assert server.proc.returncode == 0
     wait_until(lambda: not lab_pids(init=init), timeout=2.0)
+
+
+def test_a_stopped_worker_does_not_stop_lab_init(live_server):
+    """SIGSTOP the worker (as Ctrl-Z of `make run` does) for twice a run's
+    lifetime, while a class keeps loading a lab's web page (3 lines of log
+    each): lab init used to block in a send to the stopped worker, and stopped
+    reaping and enforcing lifetimes.  Now the runs die on time, the zombie is
+    reaped, and once the worker runs again it learns what happened."""
+    server = live_server("--lifetime", "3")
+    begun = time.monotonic()
+    status, zombie_run = call(server, "POST", "/api/labs/zombie/start", {})
+    assert status == 201
+    status, web = call(server, "POST", "/api/labs/http_server/start", {"delay": 0})
+    assert status == 201
+    init = lab_init(server)
+    snapshot = lambda: call(server, "GET", "/api/snapshot")[1]       # noqa: E731
+    zombie = wait_until(lambda: next((p["pid"] for p in snapshot()["processes"] if p["state"] == "Z"), None))
+    address = wait_until(lambda: call(server, "GET", f"/api/runs/{web['run']}")[1]["endpoints"])[0]["address"]
+    host, port = address.rsplit(":", 1)
+    worker = psutil.Process(init).ppid()
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        for _ in range(3000):                        # a few MB of log and terminal, in 3 s at most
+            try:
+                with socket.create_connection((host, int(port)), timeout=1) as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
+                    while s.recv(65536):
+                        pass
+            except OSError:
+                break                                # the lifetime: the server is gone
+        wait_until(lambda: not lab_pids(init=init), timeout=max(0.1, begun + 4.0 - time.monotonic()),
+                   message="a run outlived its lifetime while the worker was stopped")
+        assert proc_stat(zombie) is None             # reaped by lab init
+        while time.monotonic() - begun < 6.0:        # stopped for twice the lifetime
+            assert proc_stat(init)[0] in "RS"
+            time.sleep(0.1)
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    for run in (zombie_run, web):
+        body = wait_until(lambda: (lambda b: b if b["state"] == "ended" else None)(
+            call(server, "GET", f"/api/runs/{run['run']}")[1]))
+        assert body["reason"] == {"code": "lifetime", "seconds": 3.0}
+    resync = wait_until(lambda: [e for e in snapshot()["events"] if e["kind"] == "resync"])
+    assert sum(resync[0]["missed"].values()) > 0
+    assert call(server, "POST", "/api/labs/zombie/start", {})[0] == 201
+
+
+def test_a_killed_lab_init_is_replaced_and_starting_works_again(live_server):
+    """kill -9 of lab init: its lab processes go, its runs end saying why, and a
+    new lab init takes over: a start succeeds within 2 s (it was 503 until the
+    dashboard was restarted by hand)."""
+    server = live_server()
+    status, run = call(server, "POST", "/api/labs/orphan/start", {})
+    assert status == 201
+    old = lab_init(server)
+    worker = psutil.Process(old).ppid()
+    wait_until(lambda: len(lab_pids(init=old)) >= 3)
+    killed = time.monotonic()
+    os.kill(old, signal.SIGKILL)
+    started = wait_until(lambda: (lambda r: r if r[0] == 201 else None)(
+        call(server, "POST", "/api/labs/zombie/start", {})), timeout=2.0, interval=0.05)
+    assert time.monotonic() - killed < 2.0
+    assert not lab_pids(init=old)
+    new = lab_init(server)
+    assert new != old and proc_stat(new)[1] == worker            # the worker started it, as the first
+    assert proc_stat(started[1]["session"])[1] == new
+    assert proc_stat(started[1]["pid"]) is not None
+    body = call(server, "GET", f"/api/runs/{run['run']}")[1]
+    assert body["state"] == "ended" and body["reason"] == {"code": "lab_init_lost", "pid": old, "signal": "SIGKILL"}
+    events = call(server, "GET", "/api/snapshot")[1]["events"]
+    told = [e for e in events if e["kind"] == "lab_init"]
+    assert [(e["code"], e["old"], e["pid"], e["runs"]) for e in told] == [("replaced", old, new, [run["run"]])]
+    server.stop()
+    assert "Traceback" not in server.output, server.output

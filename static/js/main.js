@@ -5,7 +5,9 @@
 import { Store } from './store.js';
 import { connect } from './conn.js';
 import { api } from './api.js';
-import { initLang, applyStatic } from './i18n.js';
+import { initLang, applyStatic, t } from './i18n.js';
+import { toast } from './toast.js';
+import { eventText } from './eventfmt.js';
 import { LabsView } from './labs.js';
 import { TreeView } from './tree.js';
 import { TableView } from './table.js';
@@ -124,6 +126,12 @@ document.addEventListener('run-started', (e) => {
   if (store.runs.has(e.detail.run)) store.selectRun(e.detail.run);
   if (ui.projector && ui.labsOpen) ui.toggleLabs(false);
   dockTabs.show('terminal');
+});
+// Lab init lost (and replaced), or a gap in what it told: the whole class should know.
+store.on('event', ({ event, replayed }) => {
+  if (!replayed && (event.kind === 'lab_init' || event.kind === 'resync')) {
+    toast(eventText(event, store.launcherPid), { kind: 'error', title: t('toast.labInit') });
+  }
 });
 store.on('runs', () => {
   if (store.wantRun && store.runs.has(store.wantRun)) { store.selectRun(store.wantRun); store.wantRun = null; }

@@ -77,7 +77,7 @@ export class Store extends EventTarget {
       this.procs.delete(pid);
       this.marks.delete(pid);
       this.remember(obj);
-      this.ghosts.set(pid, { obj, at: now });
+      if (obj.run !== null && obj.run !== undefined) this.ghosts.set(pid, { obj, at: now });   // a lost lab init: no ghost
     }
     while (this.ghosts.size > MAX_GHOSTS) this.ghosts.delete(this.ghosts.keys().next().value);
     this.seq = frame.seq;
