@@ -5,7 +5,9 @@ processes started on them: the session (``lab.session``, the run's "shell",
 the terminal's controlling process) and the helpers an action starts (a
 client, say), which use the terminal without owning it.  Every one of them
 finds the event pipe at fd 255 (``EVENTS_FD``), ``PROCLAB_RUN`` and
-``PROCLAB_INIT`` in its environment.  Only lab init imports this.
+``PROCLAB_INIT`` in its environment, and the app's ``PROCLAB_TAG`` if it
+has one (the test suite tells its own lab processes by it).  Only lab init
+imports this.
 """
 import errno
 import fcntl

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -102,16 +103,20 @@ def live_server():
         server.stop()
 
 
-def lab_inits():
-    """{pid: PROCLAB_INIT} of every lab process on the machine."""
-    return {pid: proctree.environ_value(pid, "PROCLAB_INIT") for pid in lab_pids()}
+# Every dashboard and lab init this session starts inherits this tag, and lab
+# init passes it on to every lab process (lab.labrun): the session's own lab
+# processes are told from those of another dashboard on the machine (a
+# developer's own, or one started while the tests run).
+TAG = os.environ["PROCLAB_TAG"] = f"tests-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def our_lab_pids():
+    return sorted(pid for pid in lab_pids() if proctree.environ_value(pid, "PROCLAB_TAG") == TAG)
 
 
 @pytest.fixture(autouse=True, scope="session")
 def no_lab_process_left():
-    """Nothing this test session started may outlive it.  Labs of a dashboard that
-    was already running on the machine (a developer's own) are not ours to judge."""
-    foreign = set(lab_inits().values())
+    """Nothing this test session started may outlive it."""
     yield
-    ours = lambda: sorted(pid for pid, init in lab_inits().items() if init not in foreign)
-    wait_until(lambda: not ours(), timeout=3, message=f"lab processes left after the tests: {ours()}")
+    wait_until(lambda: not our_lab_pids(), timeout=3,
+               message=f"lab processes left after the tests: {our_lab_pids()}")

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from lab import proctree
 from lab.supervisor import RunError, Supervisor
 from tests.helpers import lab_pids, proc_stat, wait_until
 
@@ -358,3 +359,30 @@ def test_lab_init_never_waits_for_an_app_that_stopped_reading():
     finally:
         gate.set()
         sup.close()
+
+
+def test_the_suite_tells_its_lab_processes_from_another_dashboards(sup):
+    """Lab init passes PROCLAB_TAG on: the session's leak check counts the lab
+    processes of its own dashboards only, never those of another one running
+    on the machine meanwhile (it used to count any it had not seen at the start)."""
+    from tests.conftest import TAG, our_lab_pids
+    env = {k: v for k, v in os.environ.items() if k != "PROCLAB_TAG"}
+    other = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import time
+        from lab.supervisor import Supervisor
+        sup = Supervisor().start()
+        sup.start_run("t", {}, ["-c", "import time; time.sleep(60)"])
+        print(sup.launcher_pid, flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        ours = sup.start_run("t", {}, program("import time; time.sleep(60)"))
+        theirs = lab_pids(init=int(other.stdout.readline()))
+        assert len(theirs) == 2 and not set(theirs) & set(our_lab_pids())
+        assert {ours.session, ours.root} <= set(our_lab_pids())
+        assert all(proctree.environ_value(pid, "PROCLAB_TAG") == TAG for pid in (ours.session, ours.root))
+    finally:
+        other.kill()                    # its lab init sees EOF and kills its labs
+        other.wait()
+        other.stdout.close()
+    wait_until(lambda: not [p for p in theirs if proc_stat(p)], timeout=3)
