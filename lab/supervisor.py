@@ -33,6 +33,7 @@ USER_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEND_TIMEOUT = 5.0        # lab init reads its channel every loop: 5 s unread means it is stuck
 REPLY_TIMEOUT = 5.0
+HELLO_TIMEOUT = 10.0
 RESTARTS = (3, 60.0)      # at most 3 replacements of lab init in 60 s
 
 
@@ -156,7 +157,12 @@ class Supervisor:
         finally:
             theirs.close()
         reader = ours.makefile("rb")
-        hello = json.loads(reader.readline() or b"{}")
+        ours.settimeout(HELLO_TIMEOUT)      # a lab init that never greets is no lab init
+        try:
+            hello = json.loads(reader.readline() or b"{}")
+        except (OSError, ValueError):
+            hello = {}
+        ours.settimeout(None)
         if hello.get("ev") != "hello":
             proc.kill()
             proc.wait()
@@ -176,21 +182,23 @@ class Supervisor:
                 self.closed = True
                 return
             self.closed = True
-        sock, proc = self._sock, self._proc
-        try:
-            self._send({"op": "shutdown"}, timeout=1.0)
-        except RunError:
-            pass            # lab init is already gone
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        sock, proc = self._sock, self._proc     # sock is None if lab init was just lost
+        if sock is not None:
+            try:
+                self._send({"op": "shutdown"}, timeout=1.0)
+            except RunError:
+                pass            # lab init is already gone
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        sock.close()
+        if sock is not None:
+            sock.close()
         self._kill_leftovers(proc.pid)      # lab init hung and was killed: its labs are orphans now
 
     @staticmethod

@@ -218,9 +218,8 @@ def test_a_killed_lab_init_takes_its_lab_processes_with_it_and_is_replaced(sup):
     wait_until(lambda: run.state == "ended")
     assert run.reason == {"code": "lab_init_lost", "pid": old, "signal": "SIGKILL"}
     wait_until(lambda: proc_stat(old) is None)    # reaped: no zombie lab init
-    wait_until(lambda: sup.launcher_pid != old, timeout=2.0)
+    told = wait_until(lambda: [e for e in sup.events if e.get("ev") == "lab_init"], timeout=2.0)
     assert proc_stat(sup.launcher_pid)[1] == os.getpid()       # ours, and alive
-    told = [e for e in sup.events if e.get("ev") == "lab_init"]
     assert [(e["code"], e["old"], e["pid"], e["runs"]) for e in told] == [("replaced", old, sup.launcher_pid, [run.id])]
     assert [e["reason"] for e in sup.events if e.get("ev") == "ended" and e["run"] == run.id] == [run.reason]
     again = sup.start_run("t", {}, program("import time; print('again', flush=True); time.sleep(60)"))

@@ -209,8 +209,7 @@ def test_a_killed_lab_init_is_replaced_and_starting_works_again(live_server):
     assert proc_stat(started[1]["pid"]) is not None
     body = call(server, "GET", f"/api/runs/{run['run']}")[1]
     assert body["state"] == "ended" and body["reason"] == {"code": "lab_init_lost", "pid": old, "signal": "SIGKILL"}
-    events = call(server, "GET", "/api/snapshot")[1]["events"]
-    told = [e for e in events if e["kind"] == "lab_init"]
+    told = wait_until(lambda: [e for e in call(server, "GET", "/api/snapshot")[1]["events"] if e["kind"] == "lab_init"])
     assert [(e["code"], e["old"], e["pid"], e["runs"]) for e in told] == [("replaced", old, new, [run["run"]])]
     server.stop()
     assert "Traceback" not in server.output, server.output
