@@ -21,8 +21,11 @@ import json
 import socket
 
 # Lines that carry state the app cannot learn otherwise are never dropped:
-# the answer to a request, a run's start and end, the greeting.
-HELD = frozenset({"hello", "reply", "started", "ended", "resync"})
+# a run's start and end, the greeting.  Replies to the app's requests are
+# never dropped either, and go before whatever else waits: a request is
+# waited for, and a reply says nothing of the order of events.
+HELD = frozenset({"hello", "started", "ended", "resync"})
+URGENT = "reply"
 
 
 def encode(msg):
@@ -35,15 +38,19 @@ class Outbox:
     ``put`` queues a line and sends what the socket takes at once; the loop
     calls ``flush`` when the socket is writable (``wants_write``).  While
     more than ``limit`` bytes wait, the app is behind: a line of a kind in
-    HELD waits in ``held`` (bounded by the app's own requests and its runs),
-    any other is dropped and counted in ``missed``.  ``caught_up`` tells
-    when everything queued has gone and something was missed.
+    HELD waits in ``held`` (bounded by the app's runs), any other is dropped
+    and counted in ``missed``.  A reply (bounded by the app's own requests)
+    always goes next, as soon as the line being sent is whole.
+    ``caught_up`` tells when everything queued has gone and something was
+    missed.
     """
 
     def __init__(self, sock, limit=1 << 20):
         self.sock = sock
         self.limit = limit
-        self.queue = collections.deque()     # encoded lines (the first maybe partly sent)
+        self.sending = b""                   # the line being sent: what is left of it
+        self.urgent = collections.deque()    # replies, next in line
+        self.queue = collections.deque()     # encoded lines
         self.queued = 0                      # bytes in queue
         self.behind = False
         self.held = []                       # HELD lines that came while behind
@@ -51,6 +58,10 @@ class Outbox:
 
     def put(self, kind, line):
         """Queue one encoded line; False if it was dropped (the app is behind)."""
+        if kind == URGENT:
+            self.urgent.append(line)
+            self.flush()
+            return True
         if self.behind or self.queued + len(line) > self.limit:
             self.behind = True
             if kind in HELD:
@@ -65,57 +76,71 @@ class Outbox:
 
     @property
     def wants_write(self):
-        return bool(self.queue)
+        return bool(self.sending or self.urgent or self.queue)
 
     def flush(self):
         """Send what the socket takes now.  OSError (the app is gone) is the caller's."""
-        while self.queue:
-            line = self.queue[0]
+        while True:
+            if not self.sending:
+                if self.urgent:
+                    self.sending = self.urgent.popleft()
+                elif self.queue:
+                    self.sending = self.queue.popleft()
+                    self.queued -= len(self.sending)
+                else:
+                    return
             try:
-                sent = self.sock.send(line, socket.MSG_DONTWAIT)
+                sent = self.sock.send(self.sending, socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 return
-            self.queued -= sent
-            if sent < len(line):
-                self.queue[0] = line[sent:]
+            self.sending = self.sending[sent:]
+            if self.sending:
                 return
-            self.queue.popleft()
 
     @property
     def caught_up(self):
-        """Behind, and the queue has drained: time for a resync."""
-        return self.behind and not self.queue
+        """Behind, and everything queued has gone: time for a resync."""
+        return self.behind and not self.wants_write
 
     def resume(self, resync_line):
         """Send the resync, then what was held, and take lines again."""
         held, self.held = self.held, []
-        missed, self.missed = dict(self.missed), collections.Counter()
+        self.missed = collections.Counter()
         self.behind = False
         for line in [resync_line, *held]:
             self.queue.append(line)
             self.queued += len(line)
         self.flush()
-        return missed
 
 
 class RunView:
     """A run's roles and announced endpoints, from its events (report.py's)."""
 
     MAX_ENDPOINTS = 16
+    MAX_TEXT = 200              # a role, an address, a URL: any lab program writes these
 
     def __init__(self, roles=None, endpoints=None):
         self.roles = dict(roles or {})       # pid -> role (None until it says)
         self.endpoints = list(endpoints or [])
 
     def note(self, event):
-        """Take one event of the run's event pipe."""
+        """Take one event of the run's event pipe.  Any lab program can write
+        one: what is not of the expected type is not taken."""
         kind, pid = event.get("kind"), event.get("pid")
-        if kind in ("role", "spawned", "output") and isinstance(pid, int) and not isinstance(pid, bool):
+        if not _is_pid(pid):
+            return
+        if kind in ("role", "spawned", "output"):
+            role = event.get("role")
+            if not (role is None or _is_text(role, self.MAX_TEXT)):
+                return
             # A child keeps its parent's role until it names its own.
-            if event.get("role") is not None or pid not in self.roles:
-                self.roles[pid] = event.get("role")
+            if role is not None or pid not in self.roles:
+                self.roles[pid] = role
         elif kind == "listening" and len(self.endpoints) < self.MAX_ENDPOINTS:
-            self.endpoints.append({k: event.get(k) for k in ("pid", "proto", "address", "url")})
+            endpoint = {k: event.get(k) for k in ("pid", "proto", "address", "url")}
+            if (_is_text(endpoint["proto"], 16) and _is_text(endpoint["address"], self.MAX_TEXT)
+                    and (endpoint["url"] is None or _is_text(endpoint["url"], self.MAX_TEXT))):
+                self.endpoints.append(endpoint)
 
     def forget(self, pid):
         self.roles.pop(pid, None)
@@ -125,5 +150,13 @@ class RunView:
 
     @classmethod
     def from_json(cls, data):
-        roles = {pid: role for pid, role in data.get("roles", ()) if isinstance(pid, int)}
+        roles = {pid: role for pid, role in data.get("roles", ()) if _is_pid(pid)}
         return cls(roles, data.get("endpoints", ()))
+
+
+def _is_pid(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 1 << 22   # pid_max at most
+
+
+def _is_text(value, limit):
+    return isinstance(value, str) and 0 < len(value) <= limit

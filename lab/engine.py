@@ -29,22 +29,24 @@ class Engine:
     def launcher_pid(self):
         return self.supervisor.launcher_pid
 
-    def listener(self, run_id, port):
-        """The pid of a process of `run_id` that listens on TCP `port` now, or
-        None.  Read afresh from /proc, not from the last sample: a listener
-        killed a moment ago, its port taken by a program outside the lab,
-        must not pass for the lab's."""
+    def listener(self, run_id, host, port):
+        """The pid of a process of `run_id` that listens on TCP host:port now
+        (on that address, or on all of them), or None.  Read afresh from
+        /proc, not from the last sample: a listener killed a moment ago, its
+        port taken by a program outside the lab, must not pass for the lab's."""
+        wanted = {f"{host}:{port}", f"[{host}]:{port}", f"0.0.0.0:{port}", f"[::]:{port}"}
         table = socktable.SocketTable()
+        run = self.supervisor.get(run_id)
+        announced = [e["pid"] for e in run.endpoints] if run is not None else []   # not sampled yet, maybe
         with self.hub.lock:
-            pids = [p["pid"] for p in self.hub.processes.values() if p["run"] == run_id]
-        for pid in pids:
+            sampled = [p["pid"] for p in self.hub.processes.values() if p["run"] == run_id]
+        for pid in dict.fromkeys(announced + sampled):
             inodes = procfs.socket_inodes(pid)
             if not inodes or proctree.environ_value(pid, "PROCLAB_RUN") != run_id \
                     or proctree.environ_value(pid, "PROCLAB_INIT") != str(self.launcher_pid):
                 continue        # gone, or its pid now someone else's
             for sock in table.for_fds(inodes):
-                if (sock["proto"].startswith("tcp") and sock["status"] == "LISTEN"
-                        and sock["laddr"].rsplit(":", 1)[1] == str(port)):
+                if sock["proto"].startswith("tcp") and sock["status"] == "LISTEN" and sock["laddr"] in wanted:
                     return pid
         return None
 

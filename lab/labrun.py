@@ -42,6 +42,14 @@ def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text):
+    """1e999 is valid JSON but inf in Python, and Infinity to a browser: no JSON."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large")
+    return value
+
+
 def _refused(exc):
     """An OSError of a fork or an open as a refusal; anything else as it is."""
     if isinstance(exc, OSError) and exc.errno is not None:
@@ -144,7 +152,8 @@ class Run:
 
         Any lab program can write here (it is fd 255 of each): only lines of at
         most MAX_EVENT_LINE bytes holding a JSON object count, strict JSON (no
-        NaN, which a browser cannot parse); a line can never take lab init down.
+        NaN nor a float too large, which a browser cannot parse); a line can
+        never take lab init down.
         One read is at most one line's limit, which the overlong-line skip relies on."""
         try:
             data = os.read(self.events, MAX_EVENT_LINE)
@@ -162,7 +171,7 @@ class Run:
                 self.events_skip = False
                 continue
             try:
-                event = json.loads(line, parse_constant=_no_constant)
+                event = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
             except (ValueError, RecursionError):
                 continue
             if isinstance(event, dict):

@@ -47,10 +47,17 @@ class RunError(Exception):
         self.detail = detail
 
 
+class NoReply(RunError):
+    """Lab init did not answer a request: it may still carry it out."""
+
+    def __init__(self, message):
+        super().__init__(message, 503, {"code": "no_reply"})
+
+
 # Lab init's refusals: HTTP status, and the sentence for logs and API clients
 # (the browser makes its own words from the code).
 REFUSALS = {
-    "run_cap": (409, "run {run} has {processes} processes: {adds} more would pass its cap of {cap}"),
+    "run_cap": (409, "run {run} has {processes} processes besides its shell: {adds} more would pass its cap of {cap}"),
     "total_cap": (409, "the lab has {processes} processes: {adds} more would pass the total cap of {cap}"),
     "no_run": (404, "no running run {run!r}"),
     "terminal_full": (409, "run {run}'s terminal input is full: {written} of {size} bytes were delivered"),
@@ -143,6 +150,10 @@ class Supervisor:
 
     def _launch(self):
         """Start a lab init and the thread that reads it."""
+        self._install(*self._spawn())
+
+    def _spawn(self):
+        """A new lab init, once it has said hello: (proc, socket, reader, pid)."""
         ours, theirs = socket.socketpair()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
@@ -169,10 +180,13 @@ class Supervisor:
             reader.close()
             ours.close()
             raise RuntimeError("lab init did not start")
+        return proc, ours, reader, hello["pid"]
+
+    def _install(self, proc, sock, reader, pid):
         with self._send_lock:
-            self._sock, self._proc = ours, proc
-        self.launcher_pid = hello["pid"]
-        threading.Thread(target=self._read_loop, args=(reader, ours, proc, hello["pid"]),
+            self._sock, self._proc = sock, proc
+        self.launcher_pid = pid
+        threading.Thread(target=self._read_loop, args=(reader, sock, proc, pid),
                          name="lab-init-reader", daemon=True).start()
 
     def close(self, timeout=3.0):
@@ -247,13 +261,20 @@ class Supervisor:
             self._tell({"ev": "lab_init", "code": "lost", "old": pid, **status, "t": time.time()})
             return
         try:
-            with self._lock:
-                if self.closed:
-                    return
-                self._launch()
+            spawned = self._spawn()         # outside the lock: the runs stay readable meanwhile
         except (OSError, RuntimeError) as exc:
             print(f"proclab: lab init could not be restarted: {exc}", file=sys.stderr)
             self._tell({"ev": "lab_init", "code": "lost", "old": pid, **status, "t": time.time()})
+            return
+        with self._lock:
+            if not self.closed:
+                self._install(*spawned)
+                spawned = None
+        if spawned is not None:             # closed meanwhile: this one goes too
+            new_proc, new_sock, new_reader, _ = spawned
+            new_reader.close()
+            new_sock.close()                # EOF: it kills its (no) labs and exits
+            new_proc.wait()
             return
         self._tell({"ev": "lab_init", "code": "replaced", "old": pid, "pid": self.launcher_pid,
                     "runs": [m["run"] for m in ended], **status, "t": time.time()})
@@ -278,7 +299,9 @@ class Supervisor:
                         if left <= 0:
                             proc.kill()         # the reader sees EOF and replaces it
                             raise RunError("lab init stopped reading its channel: restarting it", 503)
-                        select.select([], [sock], [], left)
+                        poll = select.poll()    # not select(): this fd may be past 1024
+                        poll.register(sock, select.POLLOUT)
+                        poll.poll(left * 1000)
             except OSError:
                 raise RunError("lab init is not running (restart the dashboard)", 503)
 
@@ -291,12 +314,12 @@ class Supervisor:
         try:
             self._send({"op": op, "req": req, **fields})
             if not waiter.done.wait(timeout):
-                raise RunError("lab init did not answer in time", 503)
+                raise NoReply("lab init did not answer in time")
         finally:
             with self._lock:
                 self._waiting.pop(req, None)
         if waiter.reply is None:
-            raise RunError("lab init exited", 503)
+            raise NoReply("lab init exited")
         if not waiter.reply.get("ok"):
             raise refusal(waiter.reply)
         return waiter.reply
@@ -320,7 +343,9 @@ class Supervisor:
         ev, run_id = msg.get("ev"), msg.get("run")
         with self._lock:
             run = self.runs.get(run_id)
-            if ev == "output" and run is not None:
+            if ev in ("output", "event") and run is None:
+                return                   # of a run the app gave up (it did not start in time)
+            if ev == "output":
                 data = base64.b64decode(msg["data"])
                 with run.changed:
                     run.add_output(data)
@@ -336,10 +361,9 @@ class Supervisor:
                 self._running(run, msg["root"], msg["session"])
             elif ev == "event":
                 event = msg["event"]
-                if run is not None:
-                    run.view.note(event)
-                    if event.get("kind") == "exited" and event.get("pid") == run.root:
-                        run.exit = {k: event[k] for k in ("code", "signal") if k in event}
+                run.view.note(event)
+                if event.get("kind") == "exited" and event.get("pid") == run.root:
+                    run.exit = {k: event[k] for k in ("code", "signal") if k in event}
             elif ev == "exited":
                 role = run.view.roles.pop(msg.get("pid"), None) if run is not None else None
                 msg = dict(msg, role=role)     # the listeners still want to say who it was
@@ -384,9 +408,14 @@ class Supervisor:
         try:
             self._request("start", run=run.id, argv=argv, cap=self.run_cap,
                           lifetime=self.lifetime, adds=processes)
-        except RunError:
+        except RunError as exc:
             with self._lock:
                 self.runs.pop(run.id, None)
+            if isinstance(exc, NoReply):    # it may start it yet: it must not live unknown
+                try:
+                    self._send({"op": "stop", "run": run.id, "reason": {"code": "start_timeout"}})
+                except RunError:
+                    pass
             raise
         with run.changed:
             run.changed.wait_for(lambda: run.state != "starting", timeout)

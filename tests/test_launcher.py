@@ -235,7 +235,13 @@ def test_garbage_on_the_event_pipe_harms_no_one(sup):
         import os, time
         for line in (b"[1]", b"42", b'"x"', b"null", b"{bad", b"[" * 5000, b'{"kind": "x", "n": NaN}',
                      b'{"kind": "root", "pid": "x"}', b'{"kind": "role", "pid": [], "role": 7}',
-                     b'{"kind": "role", "pid": 1, "role": "' + b"y" * 300000 + b'"}'):
+                     b'{"kind": "role", "pid": 1, "role": "' + b"y" * 300000 + b'"}',
+                     b'{"kind": "x", "pid": 1, "n": 1e999}',
+                     ('{"kind": "role", "pid": %d, "role": 7}' % os.getppid()).encode(),    # its session's
+                     ('{"kind": "role", "pid": %d, "role": {"a": 1}}' % (os.getppid() + 1)).encode(),
+                     ('{"kind": "listening", "pid": %d, "proto": "tcp", "address": 5}' % os.getpid()).encode(),
+                     ('{"kind": "listening", "pid": %d, "proto": "tcp", "address": "127.0.0.1:1", "url": [1]}'
+                      % os.getpid()).encode()):
             os.write(255, line + b"\\n")
         os.write(255, ('{"kind": "role", "pid": %d, "role": "survivor"}\\n' % os.getpid()).encode())
         print("still here", flush=True)
@@ -245,7 +251,9 @@ def test_garbage_on_the_event_pipe_harms_no_one(sup):
     assert run.state == other.state == "running" and proc_stat(sup.launcher_pid) is not None
     wait_until(lambda: sup.role_of(run.id, run.root) == "survivor")    # the line after the garbage counts
     told = [m["event"] for m in sup.events if m.get("ev") == "event" and m["run"] == run.id]
-    assert not any(e.get("kind") == "x" or e.get("pid") == 1 for e in told)    # NaN and 300 KB: dropped
+    assert not any(e.get("kind") == "x" or e.get("pid") == 1 for e in told)    # NaN, 1e999, 300 KB: dropped
+    assert sup.pids_with_role(run.id, "survivor") == [run.root]     # a role 7 or {} was never taken
+    assert sup.pids_with_role(run.id, "s*") == [run.root] and run.endpoints == []
     sup.write(other.id, b"x")          # lab init still answers
     sup.stop_run(run.id)
     assert run.state == "ended" and other.state == "running"
@@ -328,16 +336,19 @@ def test_lab_init_never_waits_for_an_app_that_stopped_reading():
         """))
         sup.lifetime = 60.0
         quiet = sup.start_run("q", {}, program("""
-            import time
-            from lab.report import set_role
-            time.sleep(1.0)               # while the app is not reading
-            set_role("late")
-            time.sleep(60)
+            import signal, time
+            from lab.report import say, set_role
+            signal.signal(signal.SIGUSR1, lambda *_: set_role("late"))    # when the test says
+            say("ready")
+            while True:
+                time.sleep(60)
         """))
+        wait_until(lambda: b"ready" in quiet.output)
         sup.listeners.append(stall)
         wait_until(lambda: not gate.is_set() and any(m.get("ev") == "output" and m["run"] == talker.id
                                                       for m in seen))
         # lab init keeps time on its own: the talker is killed at 1.5 s, the orphans reaped
+        os.kill(quiet.root, signal.SIGUSR1)        # names its role while the app is not reading
         wait_until(lambda: not lab_pids(talker.id, sup.launcher_pid), timeout=5.0)
         assert talker.state == "running"           # the app has not read it yet
         zombies = [p for p in lab_pids(init=sup.launcher_pid) if proc_stat(p) and proc_stat(p)[0] == "Z"]

@@ -59,8 +59,10 @@ def test_only_a_live_listener_of_the_run_is_forwarded_to(client, engine):
     assert client.get(f"/runs/{run.id}/page/").status_code == 200
     server_pid = run.endpoints[0]["pid"]
     port = int(run.endpoints[0]["address"].rsplit(":", 1)[1])
+    assert engine.listener(run.id, "127.0.0.1", port) == server_pid
+    assert engine.listener(run.id, "127.0.0.2", port) is None          # another address, another listener
     os.kill(server_pid, signal.SIGKILL)
-    wait_until(lambda: engine.listener(run.id, port) is None)
+    wait_until(lambda: engine.listener(run.id, "127.0.0.1", port) is None)
     wait_until(lambda: _free(port))
     with socket.socket() as outsider:
         outsider.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

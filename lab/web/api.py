@@ -44,7 +44,7 @@ def acting(action, text, **fields):
     try:
         yield
     except Exception as exc:
-        announce("refused", f"{text}: failed: {exc}", **fields)
+        announce("refused", f"{text}: failed: {exc}", detail=getattr(exc, "detail", None), **fields)
         raise
     finally:
         resample()
@@ -198,7 +198,7 @@ def action(run_id, action_id):
         return jsonify({"action": action_id, "kind": "key"})
     if act.kind == "spawn":
         argv = _fill_endpoint(run, act.argv)
-        with acting("action", f"{act.label.get('en', action_id)}: helper started in run {run_id}",
+        with acting("action", f"{act.label.get('en', action_id)}: a helper in run {run_id}",
                     pid=None, **told):
             pid = sup.spawn(run_id, argv, processes=act.adds)
         return jsonify({"action": action_id, "kind": "spawn", "pid": pid})

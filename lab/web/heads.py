@@ -36,20 +36,28 @@ class Head:
 
     def __init__(self, data=b""):
         self.data = bytearray(data)
+        self.searched = 0           # where the search for the head's end resumes
         self.needed = None          # head and body length, once the head is complete
 
     def feed(self, data):
         """Take more bytes: "ready" when the request is complete, else None;
-        Refusal if it never can be."""
+        Refusal if it never can be.  Each byte is searched once (the loop that
+        calls this serves everyone)."""
         self.data += data
         if self.needed is None:
-            end = self.data.find(b"\r\n\r\n")
+            end = self.data.find(b"\r\n\r\n", self.searched)
             if end < 0:
-                if len(self.data.lstrip(b"\r\n")) > HEAD_LIMIT:
+                if len(self.data) > HEAD_LIMIT:
                     raise Refusal(431, "Request Header Fields Too Large",
                                   f"the request's head is over {HEAD_LIMIT} bytes")
+                self.searched = max(0, len(self.data) - 3)
                 return None
-            self.needed = end + 4 + self._body_length(bytes(self.data[:end]))
+            try:
+                self.needed = end + 4 + self._body_length(bytes(self.data[:end]))
+            except Refusal:
+                raise
+            except Exception as exc:        # whatever the bytes, never the loop's own exception
+                raise Refusal(400, "Bad Request", f"the request's head cannot be read ({type(exc).__name__})")
         return "ready" if len(self.data) >= self.needed else None
 
     def ready(self):
@@ -71,9 +79,12 @@ class Head:
                 raise Refusal(411, "Length Required",
                               "a request body must come with Content-Length, not chunked")
             if name == b"content-length":
-                if not field.group(2).isdigit():
+                value = field.group(2)
+                if not value.isdigit():
                     raise Refusal(400, "Bad Request", "Content-Length is not a number")
-                lengths.add(int(field.group(2)))
+                if len(value.lstrip(b"0")) > 12:      # int() of 5000 digits raises, and none is needed
+                    raise Refusal(413, "Content Too Large", f"the request's body is over {BODY_LIMIT} bytes")
+                lengths.add(int(value))
         if len(lengths) > 1:
             raise Refusal(400, "Bad Request", "two different Content-Length headers")
         length = lengths.pop() if lengths else 0

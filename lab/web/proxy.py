@@ -31,12 +31,16 @@ def _page_url(run_id):
     url = next((e["url"] for e in run.endpoints if e.get("url")), None)
     if url is None:
         raise ApiError(404, f"run {run_id} serves no web page")
-    parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:                  # ":99999", ":abc": a lab program may announce anything
+        port = None
+    if port is None or parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
         raise ApiError(409, f"run {run_id} announced {url!r}: only http on loopback is opened")
     # What was announced may be stale: the server killed, its port taken by a
     # program outside the lab.  Only a process of the run listening now counts.
-    if engine.listener(run_id, parts.port) is None:
+    if engine.listener(run_id, parts.hostname, port) is None:
         raise ApiError(502, f"no process of run {run_id} listens on port {parts.port} now",
                        {"code": "not_listening", "run": run_id, "port": parts.port})
     return parts

@@ -12,9 +12,12 @@ and the worker grew by 300 MB a burst.  A viewer has little to say
 - a message over MAX_MESSAGE bytes, inflated, is closed with 1009;
 - a frame the viewer does not take within SEND_TIMEOUT (a laptop gone to
   sleep with its socket full) closes the connection instead of holding a
-  server thread forever.
+  server thread forever;
+- frames go out whole and one at a time: the reading thread's pings, pongs
+  and close frames never land inside a frame the handler is sending.
 """
 import socket
+import threading
 import time
 
 from simple_websocket import ConnectionClosed, Server
@@ -54,12 +57,37 @@ class Inbox(list):
         super().append(message)
 
 
+class _OneWriter:
+    """The connection's socket, written by one thread at a time and a whole
+    buffer at once (simple-websocket's send() takes what one send(2) takes)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data, *flags):
+        self.sendall(data)
+        return len(data)
+
+    def sendall(self, data):
+        with self._lock:
+            self._sock.sendall(data)
+
+    def __getattr__(self, name):        # recv, fileno, settimeout, shutdown, close
+        return getattr(self._sock, name)
+
+
 class ViewerSocket(Server):
     def __init__(self, environ, ping_interval=20, inbox=INBOX, rate=RATE, send_timeout=SEND_TIMEOUT):
         self._inbox = Inbox(inbox, rate)
         self.send_timeout = send_timeout
         super().__init__(environ, ping_interval=ping_interval, max_message_size=MAX_MESSAGE)
         self.sock.settimeout(send_timeout)      # sends; reads wait in a selector first
+
+    def handshake(self):
+        """Before the reading thread starts: every write goes through _OneWriter."""
+        self.sock = _OneWriter(self.sock)
+        super().handshake()
 
     # simple-websocket's Base.__init__ sets input_buffer to a list before its
     # reading thread starts: it gets the bounded one instead.
@@ -79,8 +107,7 @@ class ViewerSocket(Server):
         return keep_going
 
     def send(self, data):
-        """One whole frame, or the connection is closed: simple-websocket's own
-        send() takes what one send(2) takes and would cut a frame short."""
+        """One whole frame, or the connection is closed."""
         if not self.connected:
             raise ConnectionClosed(self.close_reason, self.close_message)
         out = self.ws.send(TextMessage(data=data))

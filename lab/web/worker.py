@@ -21,6 +21,8 @@ import collections
 import ctypes
 import errno
 import json
+import os
+import resource
 import selectors
 import signal
 import socket
@@ -86,6 +88,21 @@ class DashboardWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.heads = collections.OrderedDict()      # Conn -> None, oldest first
         self.closing = collections.OrderedDict()    # Conn -> None, lingering, oldest first
+        self.spare = None                           # an fd kept to turn a connection away with
+        self.told_fds = False
+        self.max_heads = MAX_HEADS
+
+    def init_process(self):
+        """In the worker, after the lab has raised its fd limit (engine.raise_fd_limit):
+        requests being read and connections closing may use a quarter of it each."""
+        self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        super().init_process()
+
+    def load_wsgi(self):
+        super().load_wsgi()      # the app, and with it the engine, exists now
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if limit != resource.RLIM_INFINITY:
+            self.max_heads = max(16, min(MAX_HEADS, limit // 4))
 
     # -- stopping ---------------------------------------------------------------
     def handle_quit(self, sig, frame):
@@ -119,7 +136,9 @@ class DashboardWorker(ThreadWorker):
         try:
             sock, client = listener.accept()
         except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+            if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.out_of_fds(listener)
+            elif exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
         self.nr_conns += 1
@@ -143,7 +162,7 @@ class DashboardWorker(ThreadWorker):
         if ready:
             self.dispatch(conn)
             return
-        while len(self.heads) >= MAX_HEADS:
+        while len(self.heads) >= self.max_heads:
             oldest = next(iter(self.heads))
             self.forget_head(oldest)
             self.nr_conns -= 1
@@ -151,6 +170,29 @@ class DashboardWorker(ThreadWorker):
         self.heads[conn] = None
         conn.sock.setblocking(False)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_head_data, conn))
+
+    def out_of_fds(self, listener):
+        """No fd for a new connection: give up the oldest request being read (or
+        a closing one), or else turn the newcomer away through the spare fd,
+        so the listener does not stay readable and the loop spin."""
+        if self.heads:
+            oldest = next(iter(self.heads))
+            self.forget_head(oldest)
+            self.nr_conns -= 1
+            TConn.close(oldest)
+        elif self.closing:
+            self.stop_lingering(next(iter(self.closing)))
+        elif self.spare is not None:
+            os.close(self.spare)
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                pass
+            self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        if not self.told_fds:
+            self.told_fds = True
+            self.log.warning("out of file descriptors (RLIMIT_NOFILE %d): dropping the oldest connections",
+                             resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
     def on_head_data(self, conn, sock):
         try:
@@ -203,7 +245,7 @@ class DashboardWorker(ThreadWorker):
     def linger(self, conn):
         """Close after the client has closed its side (or LINGER seconds), so a
         reply is not cut by a reset; waiting in the selector, not in the loop."""
-        while len(self.closing) >= MAX_HEADS:
+        while len(self.closing) >= self.max_heads:
             self.stop_lingering(next(iter(self.closing)))
         try:
             conn.sock.shutdown(socket.SHUT_WR)

@@ -80,7 +80,8 @@ export function eventText(e, launcherPid) {
       : t('ev.spawned', { pid: p, ppid: e.ppid });
     case 'seen': return t('ev.seen', { pid: p, ppid: who(e.ppid, launcherPid) });
     case 'root': return t('ev.root', { pid: p });
-    case 'role': return t('ev.role', { pid: p, role: e.role });
+    case 'role': return t('ev.role', { pid: p, role: roleText(e.role) });
+    case 'listening': return t('ev.listening', { pid: p, proto: e.proto || '', addr: e.address || '' });
     case 'zombie': return e.old ? t('ev.zombie', { pid: p, old: e.old, new: e.new }) : t('ev.zombieNew', { pid: p, stat: e.new });
     case 'socket':
       if (e.socket && e.change === 'opened') {
@@ -114,6 +115,7 @@ export function eventText(e, launcherPid) {
           : t('ev.ctlAction', { label: L(e.label), run: e.run });
       }
       if (e.action === 'key') return t('ev.ctlKey', { run: e.run, key: KEY_NAMES[(e.text || '').split(': ').pop()] || e.text });
+      if (e.action === 'refused') return t('ev.refused', { why: refusalText(e.detail) || e.text || '' });
       return e.text || '';
     default: return e.text || '';
   }

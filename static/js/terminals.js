@@ -151,9 +151,11 @@ export class TerminalsView {
     const run = this.current ? this.store.runs.get(this.current) : null;
     this.title.textContent = run ? `${t('term.title')} · ${run.id} ${runLabel(this.store, run.id)}` : t('term.title');
     this.status.textContent = run ? (run.state === 'ended' ? t('term.ended', { reason: reasonText(run.reason, run.exit) }) : '') : '';
+    this.status.title = this.status.textContent;     // all of it, where the head cuts it
     this.status.className = `term-status${run && run.state === 'ended' ? ' ended' : ''}`;
     const live = run && run.state !== 'ended';
     for (const b of this.keys.querySelectorAll('button')) b.disabled = !live;
+    this.keys.classList.toggle('over', !!run && !live);     // an ended run's head has room for why
     this.empty.hidden = !!run;
     this.empty.textContent = t('term.empty');
   }

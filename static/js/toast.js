@@ -32,7 +32,7 @@ export function toastError(what, err) {
   if (!words && err && err.detail !== undefined && err.detail !== null) {
     detail = typeof err.detail === 'string' ? err.detail : JSON.stringify(err.detail);
   }
-  const status = err && err.status ? ` (${err.status})` : '';
+  const status = !words && err && err.status ? ` (${err.status})` : '';     // the code only where no words are
   toast(`${words || (err && err.message ? err.message : String(err))}${status}`, { kind: 'error', title: what, detail });
 }
 
