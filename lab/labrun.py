@@ -72,6 +72,7 @@ class Run:
         self.stopping = None        # the reason, once lab init decided to stop it
         self.root_exit = None
         self.empty_since = None     # when only the session was first seen left
+        self.promised, self.promised_until = 0, 0.0    # see Launcher.size
         self.view = RunView()       # roles and endpoints, for a resync
         self.events_buf = b""
         self.events_skip = False    # dropping an overlong line until its newline

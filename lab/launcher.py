@@ -54,6 +54,7 @@ PR_SET_CHILD_SUBREAPER = 36
 TICK = 0.1               # seconds between cap / lifetime / end-of-run checks
 ADOPTEE_GRACE = 0.15     # seconds an adopted zombie waits to be reaped (see Launcher.reap)
 MAX_DYING = 32           # adopted zombies waiting at most; beyond, they are reaped at once
+PROMISE = 3.0            # seconds a start's or a spawn's processes count before they exist
 
 
 def become_lab_init():
@@ -151,9 +152,11 @@ class Launcher:
         run_id = msg["run"]
         if run_id in self.runs:
             raise ValueError(f"run {run_id} exists")
-        self.check_total(int(msg.get("adds", 1)))
+        adds = max(1, int(msg.get("adds", 1)))
+        self.check_total(adds)
         run = Run(run_id, self.pid, msg["argv"], int(msg.get("cap", self.run_cap)),
                   float(msg.get("lifetime", 900)), msg.get("rows", ROWS), msg.get("cols", COLS))
+        self.promise(run, adds)
         self.runs[run_id] = run
         self.owner[run.session] = run_id
         self.direct.add(run.session)
@@ -194,11 +197,12 @@ class Launcher:
         per client counts too); refused if the run or the lab would pass its cap."""
         run = self.live_run(msg)
         adds = max(1, int(msg.get("adds", 1)))
-        count = len(self.lab_members(run))
+        count = self.size(run)
         if count + adds > run.cap:
             raise Refused("run_cap", run=run.id, processes=count, adds=adds, cap=run.cap)
         self.check_total(adds)
         pid = run.start_helper(msg["argv"])
+        self.promise(run, count + adds)
         self.owner[pid] = run.id
         self.direct.add(pid)
         self.send("spawned", run=run.id, pid=pid, ppid=self.pid, argv=msg["argv"])
@@ -234,13 +238,19 @@ class Launcher:
         zombies waiting out their grace (they are not processes any more)."""
         return [p for p in self.members(run) if p != run.session and p not in self.dying]
 
-    def count_all(self):
-        """Every lab process of every run, as the total cap counts them."""
-        sessions = {run.session for run in self.runs.values()}
-        return len([p for p in proctree.descendants(self.pid) if p not in self.dying and p not in sessions])
+    def size(self, run):
+        """What the caps count of a run: the lab processes it has, or, for
+        PROMISE seconds after a start or a spawn was let in, the processes it
+        was let have (they may still be forking).  Ten starts at once must not
+        each see the lab as it was before the others."""
+        live = len(self.lab_members(run))
+        return max(live, run.promised) if time.monotonic() < run.promised_until else live
+
+    def promise(self, run, size):
+        run.promised, run.promised_until = size, time.monotonic() + PROMISE
 
     def check_total(self, adds):
-        total = self.count_all()
+        total = sum(self.size(run) for run in self.runs.values())
         if total + adds > self.total_cap:
             raise Refused("total_cap", processes=total, adds=adds, cap=self.total_cap)
 

@@ -123,7 +123,7 @@ class _Waiter:
 
 class Supervisor:
     def __init__(self, run_cap=64, total_cap=256, lifetime=900.0,
-                 output_limit=256 * 1024, keep_ended=20):
+                 output_limit=256 * 1024, keep_ended=20, restarts=RESTARTS, reply_timeout=REPLY_TIMEOUT):
         self.run_cap = run_cap
         self.total_cap = total_cap
         self.lifetime = lifetime
@@ -139,7 +139,10 @@ class Supervisor:
         self._send_lock = threading.Lock()
         self._sock = None
         self._proc = None
+        self.restarts = restarts            # (count, seconds): lab inits replaced at most
+        self.reply_timeout = reply_timeout
         self._restarts = collections.deque()
+        self._revive_lock = threading.Lock()
         self.closed = False
 
     # -- lifecycle ------------------------------------------------------------
@@ -233,11 +236,9 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        status = {"signal": None, "code": None}
-        if proc.returncode is not None:
-            status = ({"signal": signals.name(-proc.returncode)} if proc.returncode < 0
-                      else {"code": proc.returncode})
-        reason = {"code": "lab_init_lost", "pid": pid, **{k: v for k, v in status.items() if v is not None}}
+        code = proc.returncode
+        status = {} if code is None else {"signal": signals.name(-code)} if code < 0 else {"code": code}
+        reason = {"code": "lab_init_lost", "pid": pid, **status}
         ended = []
         with self._lock:
             for waiter in self._waiting.values():
@@ -247,37 +248,49 @@ class Supervisor:
                     self._end(run, {"reason": reason, "t": time.time()})
                     ended.append({"ev": "ended", "run": run.id, "reason": reason, "root": run.root,
                                   "exit": run.exit, "t": run.ended})
-            now = time.monotonic()
-            while self._restarts and now - self._restarts[0] > RESTARTS[1]:
-                self._restarts.popleft()
-            again = not self.closed and len(self._restarts) < RESTARTS[0]
-            if again:
-                self._restarts.append(now)
         with self._send_lock:
             self._sock = None
         for msg in ended:
             self._tell(msg)
-        if not again:
-            self._tell({"ev": "lab_init", "code": "lost", "old": pid, **status, "t": time.time()})
-            return
-        try:
-            spawned = self._spawn()         # outside the lock: the runs stay readable meanwhile
-        except (OSError, RuntimeError) as exc:
-            print(f"proclab: lab init could not be restarted: {exc}", file=sys.stderr)
-            self._tell({"ev": "lab_init", "code": "lost", "old": pid, **status, "t": time.time()})
-            return
-        with self._lock:
-            if not self.closed:
-                self._install(*spawned)
-                spawned = None
-        if spawned is not None:             # closed meanwhile: this one goes too
-            new_proc, new_sock, new_reader, _ = spawned
-            new_reader.close()
-            new_sock.close()                # EOF: it kills its (no) labs and exits
-            new_proc.wait()
-            return
-        self._tell({"ev": "lab_init", "code": "replaced", "old": pid, "pid": self.launcher_pid,
-                    "runs": [m["run"] for m in ended], **status, "t": time.time()})
+        self._revive(pid, status, [m["run"] for m in ended])
+
+    def _revive(self, old=None, status=None, runs=()):
+        """Start a new lab init in place of a lost one, unless too many were
+        lost lately (RESTARTS); the next request tries again once they are older.
+        Returns whether one runs now.  The runs stay readable meanwhile: the
+        new one starts outside the supervisor's lock."""
+        with self._revive_lock:
+            if self._sock is not None:
+                return True
+            with self._lock:
+                now = time.monotonic()
+                while self._restarts and now - self._restarts[0] > self.restarts[1]:
+                    self._restarts.popleft()
+                if self.closed or len(self._restarts) >= self.restarts[0]:
+                    if old is not None:
+                        self._tell({"ev": "lab_init", "code": "lost", "old": old, **(status or {}), "t": time.time()})
+                    return False
+                self._restarts.append(now)
+            try:
+                spawned = self._spawn()
+            except (OSError, RuntimeError) as exc:
+                print(f"proclab: lab init could not be restarted: {exc}", file=sys.stderr)
+                if old is not None:
+                    self._tell({"ev": "lab_init", "code": "lost", "old": old, **(status or {}), "t": time.time()})
+                return False
+            with self._lock:
+                if not self.closed:
+                    self._install(*spawned)
+                    spawned = None
+            if spawned is not None:             # closed meanwhile: this one goes too
+                new_proc, new_sock, new_reader, _ = spawned
+                new_reader.close()
+                new_sock.close()                # EOF: it kills its (no) labs and exits
+                new_proc.wait()
+                return False
+        self._tell({"ev": "lab_init", "code": "replaced", "old": old, "pid": self.launcher_pid,
+                    "runs": list(runs), **(status or {}), "t": time.time()})
+        return True
 
     # -- talking to lab init ----------------------------------------------------
     def _send(self, msg, timeout=SEND_TIMEOUT):
@@ -285,10 +298,13 @@ class Supervisor:
         has not taken within `timeout` means it is stuck (SIGSTOPped, say): it is
         killed, and replaced like a lost one."""
         data = memoryview(encode(msg))
+        if self._sock is None and not self.closed:
+            self._revive()              # lost, and not replaced then (too many lately): try again
         with self._send_lock:
             sock, proc = self._sock, self._proc
             if sock is None:
-                raise RunError("lab init is not running (restart the dashboard)", 503)
+                raise RunError("lab init is not running: it was lost too often lately, "
+                               "try again in a minute or restart the dashboard", 503)
             deadline = time.monotonic() + timeout
             try:
                 while data:
@@ -305,8 +321,9 @@ class Supervisor:
             except OSError:
                 raise RunError("lab init is not running (restart the dashboard)", 503)
 
-    def _request(self, op, timeout=REPLY_TIMEOUT, **fields):
+    def _request(self, op, timeout=None, **fields):
         """Send an op and wait for lab init's reply; RunError if it refuses."""
+        timeout = self.reply_timeout if timeout is None else timeout
         req = next(self._reqs)
         waiter = _Waiter()
         with self._lock:
@@ -314,7 +331,12 @@ class Supervisor:
         try:
             self._send({"op": op, "req": req, **fields})
             if not waiter.done.wait(timeout):
-                raise NoReply("lab init did not answer in time")
+                # It answers in milliseconds when it runs: stopped (SIGSTOP) or stuck,
+                # it is killed, and replaced as a lost one is.
+                with self._send_lock:
+                    if self._proc is not None and self._sock is not None:
+                        self._proc.kill()
+                raise NoReply("lab init did not answer in time: restarting it")
         finally:
             with self._lock:
                 self._waiting.pop(req, None)
@@ -325,11 +347,14 @@ class Supervisor:
         return waiter.reply
 
     def _read_loop(self, reader, sock, proc, pid):
-        for line in reader:
-            try:
-                self._handle(json.loads(line))
-            except Exception as exc:     # one odd message must not end the stream
-                print(f"proclab: lab init's message {line[:200]!r} failed: {exc!r}", file=sys.stderr)
+        try:
+            for line in reader:
+                try:
+                    self._handle(json.loads(line))
+                except Exception as exc:     # one odd message must not end the stream
+                    print(f"proclab: lab init's message {line[:200]!r} failed: {exc!r}", file=sys.stderr)
+        except OSError:                      # reset: it was killed with lines unread
+            pass
         reader.close()
         if not self.closed:
             sock.close()

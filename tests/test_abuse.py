@@ -187,3 +187,33 @@ class RawViewer:
 
     def close(self):
         self.sock.close()
+
+
+def test_clients_that_never_read_their_answers_hold_no_thread(live_server):
+    """40 clients that pipeline 100 requests each and never read the answers
+    (a receive buffer of 1 KB), beside 240 viewers that never read either:
+    the 16 threads kept for REST were each stuck writing to one of them, and
+    REST stopped.  Now a client's next request waits in the worker's loop
+    until it has taken its last answer."""
+    server = live_server()
+    host = f"127.0.0.1:{server.port}"
+    stuck = []
+    try:
+        for _ in range(240):                                 # as many as may watch (--threads 256 - 16)
+            viewer = RawViewer(server.port)
+            viewer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            stuck.append(viewer.sock)
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+            s.sendall(f"GET /api/labs HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() * 100)
+            stuck.append(s)
+        deadline = time.monotonic() + 6                      # past IO_TIMEOUT: every stuck write has failed once
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            status, _ = call(server, "GET", "/api/runs", timeout=1.0)
+            assert status == 200 and time.monotonic() - started < 1.0
+            time.sleep(0.2)
+    finally:
+        for s in stuck:
+            s.close()

@@ -396,3 +396,49 @@ def test_the_suite_tells_its_lab_processes_from_another_dashboards(sup):
         other.wait()
         other.stdout.close()
     wait_until(lambda: not [p for p in theirs if proc_stat(p)], timeout=3)
+
+
+def test_lab_init_lost_too_often_is_revived_once_the_losses_are_old():
+    """Lost once more than the budget allows, lab init is not replaced at once
+    (it may keep dying); the next start after the window tries again, instead
+    of 503 until the dashboard is restarted."""
+    sup = Supervisor(restarts=(1, 1.0)).start()
+    events = []
+    sup.listeners.append(events.append)
+    try:
+        for _ in range(2):
+            old = sup.launcher_pid
+            os.kill(old, signal.SIGKILL)
+            wait_until(lambda: [e for e in events if e.get("ev") == "lab_init" and e["old"] == old])
+        assert [e["code"] for e in events if e.get("ev") == "lab_init"] == ["replaced", "lost"]
+        with pytest.raises(RunError) as err:
+            sup.start_run("t", {}, program("print(1)"))
+        assert err.value.status == 503 and "lost too often" in str(err.value)
+        time.sleep(1.0)                      # the budget's window: the loss grows old
+        run = sup.start_run("t", {}, program("import time; print('back', flush=True); time.sleep(30)"))
+        wait_until(lambda: b"back" in run.output)
+        assert [e["code"] for e in events if e.get("ev") == "lab_init"] == ["replaced", "lost", "replaced"]
+    finally:
+        sup.close()
+
+
+def test_a_stopped_lab_init_that_does_not_answer_is_replaced():
+    """kill -STOP of lab init: a request it does not answer in time kills it, and
+    a new one takes over (before, every request waited and failed, for ever)."""
+    sup = Supervisor(reply_timeout=1.0).start()
+    events = []
+    sup.listeners.append(events.append)
+    old = sup.launcher_pid
+    try:
+        run = sup.start_run("t", {}, program("import time; time.sleep(30)"))
+        os.kill(old, signal.SIGSTOP)
+        with pytest.raises(RunError) as err:
+            sup.write(run.id, b"x")
+        assert err.value.status == 503 and err.value.detail == {"code": "no_reply"}
+        wait_until(lambda: [e for e in events if e.get("ev") == "lab_init"], timeout=3)
+        assert run.state == "ended" and run.reason == {"code": "lab_init_lost", "pid": old, "signal": "SIGKILL"}
+        assert not lab_pids(init=old)
+        again = sup.start_run("t", {}, program("import time; time.sleep(30)"))
+        assert again.state == "running" and sup.launcher_pid != old
+    finally:
+        sup.close()

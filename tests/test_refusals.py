@@ -3,6 +3,8 @@ data the page turns into words ({"code": "run_cap", ...}), and nothing broken.
 
 Against the real lab init, through the Flask test client.
 """
+import concurrent.futures
+
 import pytest
 
 from lab.web import create_app
@@ -79,3 +81,24 @@ def test_terminal_input_that_is_not_delivered_says_so(client, engine):
     assert detail["size"] == 4000 and 0 <= detail["written"] < 4000
     assert "terminal input is full" in refused[0].get_json()["error"]
     assert run.state == "running"
+
+
+def test_caps_hold_against_many_requests_at_once(small_app):
+    """Ten starts at once, then ten "add client" clicks at once: each used to see
+    the lab as it was before the others forked, and all got in (the caps then
+    killed the runs).  What lab init let in a moment ago counts as there."""
+    engine = small_app.extensions["proclab"]
+    post = lambda path, body=None: small_app.test_client().post(path, json=body or {})   # noqa: E731
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda _: post("/api/labs/fork_basics/start").status_code, range(10)))
+    assert sorted(codes) == [201] * 3 + [409] * 7          # 2 each, 6 in all
+    wait_until(lambda: len(lab_pids(init=engine.launcher_pid)) == 3 * 3)      # and their sessions
+    assert all(r["state"] == "running" for r in small_app.test_client().get("/api/runs").get_json()["runs"])
+    small_app.test_client().post("/api/reset")
+    run = start(small_app.test_client(), "tcp_fork_server")
+    wait_until(lambda: engine.supervisor.get(run["run"]).endpoints)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda _: post(f"/api/runs/{run['run']}/actions/add_client").status_code, range(10)))
+    assert sorted(codes) == [200] + [409] * 9              # 1 server + 2 for its one client: 3 of 4
+    wait_until(lambda: len(processes(small_app.test_client(), run["run"])) == 3)
+    assert engine.supervisor.get(run["run"]).state == "running"

@@ -11,7 +11,7 @@ import os
 from flask import Flask
 
 from lab.engine import Engine
-from lab.web.guard import LOOPBACK_NAMES, check_host
+from lab.web.guard import LOOPBACK_NAMES, check_host, refuse_options
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -44,6 +44,7 @@ def create_app(test_config=None):
     from lab.web import api, errors, pages, proxy, ws
     errors.register(app)
     app.before_request(check_host)
+    app.before_request(refuse_options)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(proxy.bp)

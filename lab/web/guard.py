@@ -34,6 +34,12 @@ def host_ok():
     return name.lower() in allowed
 
 
+def refuse_options():
+    """No cross-origin use is offered, so no CORS preflight is answered (Flask would, with an empty 200)."""
+    if request.method == "OPTIONS":
+        raise ApiError(405, f"method OPTIONS is not allowed on {request.path}")
+
+
 def check_host():
     if not host_ok():
         names = ", ".join(current_app.config["ALLOWED_HOSTS"])

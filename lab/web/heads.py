@@ -38,6 +38,7 @@ class Head:
         self.data = bytearray(data)
         self.searched = 0           # where the search for the head's end resumes
         self.needed = None          # head and body length, once the head is complete
+        self.expects_continue = False   # "Expect: 100-continue": the client waits to send its body
 
     def feed(self, data):
         """Take more bytes: "ready" when the request is complete, else None;
@@ -47,13 +48,16 @@ class Head:
         if self.needed is None:
             end = self.data.find(b"\r\n\r\n", self.searched)
             if end < 0:
+                if self.data.find(b"\n\n", self.searched) >= 0:
+                    raise Refusal(400, "Bad Request", "the request's lines must end in CRLF")
                 if len(self.data) > HEAD_LIMIT:
                     raise Refusal(431, "Request Header Fields Too Large",
                                   f"the request's head is over {HEAD_LIMIT} bytes")
                 self.searched = max(0, len(self.data) - 3)
                 return None
             try:
-                self.needed = end + 4 + self._body_length(bytes(self.data[:end]))
+                length, self.expects_continue = self._fields(bytes(self.data[:end]))
+                self.needed = end + 4 + length
             except Refusal:
                 raise
             except Exception as exc:        # whatever the bytes, never the loop's own exception
@@ -68,13 +72,16 @@ class Head:
         return data
 
     @staticmethod
-    def _body_length(head):
-        lengths = set()
+    def _fields(head):
+        """(body length, expects 100-continue) from the head's fields."""
+        lengths, expect = set(), False
         for line in head.split(b"\r\n")[1:]:
             field = _FIELD.match(line)
             if field is None:
                 continue            # the parser will judge it; here only the length counts
             name = field.group(1).lower()
+            if name == b"expect":
+                expect = field.group(2).lower() == b"100-continue"
             if name == b"transfer-encoding":
                 raise Refusal(411, "Length Required",
                               "a request body must come with Content-Length, not chunked")
@@ -90,4 +97,4 @@ class Head:
         length = lengths.pop() if lengths else 0
         if length > BODY_LIMIT:
             raise Refusal(413, "Content Too Large", f"the request's body is over {BODY_LIMIT} bytes")
-        return length
+        return length, expect and length > 0

@@ -12,24 +12,29 @@ connections and hands each to a thread pool.  Three things here differ:
   close lingers in the loop up to 2 s for the client to close its side (one
   client that never does stalls every accept); here the lingering waits in
   the selector with the others.
-- Replies are written with a deadline (IO_TIMEOUT): a client that never
-  reads its answer gives its thread back.
+- A client that does not read its answers holds no thread: every socket
+  gets a send buffer a whole reply fits in (REPLY_BUFFER), its next request
+  waits in the loop until the last answer has left (DRAIN_LIMIT), and a
+  reply that still does not fit waits IO_TIMEOUT at most.
 
 And the stop: see DashboardWorker.
 """
 import collections
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import resource
 import selectors
 import signal
 import socket
+import struct
+import termios
 import time
 from functools import partial
 
-from gunicorn import http
+from gunicorn import http, util
 from gunicorn.workers.base import Worker
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -37,13 +42,35 @@ from lab.web.heads import Head, Refusal
 
 HEAD_TIMEOUT = 5.0        # seconds from a request's first byte to its last (gthread waits 5 s too)
 MAX_HEADS = 1024          # requests being read at once; the oldest goes first
-IO_TIMEOUT = 10.0         # seconds a reply may wait for the client to take it
+IO_TIMEOUT = 5.0          # seconds a reply may wait for the client to take it
+REPLY_BUFFER = 512 * 1024 # SO_SNDBUF (the kernel doubles it, up to net.core.wmem_max twice)
+DRAIN_LIMIT = 64 * 1024   # unsent bytes past which a connection's next request waits
 LINGER = 2.0              # seconds a closing connection waits for the client's FIN
 SIG_IGN, SIG_ERR = 1, ctypes.c_void_p(-1).value     # <signal.h>: (sighandler_t) 1 and -1
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
 libc.signal.restype = ctypes.c_void_p
+
+
+def _json_error(sock, status_int, reason, mesg):
+    """gunicorn's answer to a request its parser refuses (a bad request line, a
+    header it will not take), as everything here answers: JSON, not HTML."""
+    body = json.dumps({"error": mesg or reason}).encode()
+    util.write_nonblock(sock, b"HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n%s" % (status_int, reason.encode("latin1", "replace"),
+                                                                   len(body), body))
+
+
+util.write_error = _json_error      # called by Worker.handle_error, which maps each error to its status
+
+
+def _unsent(sock):
+    """Bytes the kernel has not yet got the client to take (SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 class Conn(TConn):
@@ -87,6 +114,7 @@ class DashboardWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.heads = collections.OrderedDict()      # Conn -> None, oldest first
+        self.draining = collections.OrderedDict()   # Conn -> None: the client has not read its answers
         self.closing = collections.OrderedDict()    # Conn -> None, lingering, oldest first
         self.spare = None                           # an fd kept to turn a connection away with
         self.told_fds = False
@@ -142,6 +170,10 @@ class DashboardWorker(ThreadWorker):
                 raise
             return
         self.nr_conns += 1
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, REPLY_BUFFER)
+        except OSError:
+            pass
         self.enqueue_req(Conn(self, self.cfg, sock, client, listener.getsockname()))
 
     def enqueue_req(self, conn):
@@ -151,6 +183,17 @@ class DashboardWorker(ThreadWorker):
         if conn.complete:
             conn.complete = False
             super().enqueue_req(conn)
+            return
+        if conn.parser is not None and _unsent(conn.sock) > DRAIN_LIMIT:
+            # Kept alive or pipelining, it has not read what it was sent: the next
+            # request waits here (murder_pending looks again), not in a thread.
+            conn.deadline = time.monotonic() + IO_TIMEOUT
+            while len(self.draining) >= self.max_heads:
+                oldest = next(iter(self.draining))
+                del self.draining[oldest]
+                self.nr_conns -= 1
+                TConn.close(oldest)
+            self.draining[conn] = None
             return
         buffered = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         conn.head, conn.deadline = Head(buffered), time.monotonic() + HEAD_TIMEOUT
@@ -215,6 +258,12 @@ class DashboardWorker(ThreadWorker):
         if ready:
             self.forget_head(conn)
             self.dispatch(conn)
+        elif conn.head.expects_continue:          # curl waits for this before sending a body
+            conn.head.expects_continue = False
+            try:
+                sock.send(b"HTTP/1.1 100 Continue\r\n\r\n", socket.MSG_DONTWAIT)
+            except OSError:
+                pass
 
     def forget_head(self, conn):
         self.heads.pop(conn, None)
@@ -286,11 +335,20 @@ class DashboardWorker(ThreadWorker):
                                       f"the request did not arrive within {HEAD_TIMEOUT:g} s"))
         while self.closing and next(iter(self.closing)).deadline <= now:
             self.stop_lingering(next(iter(self.closing)))
+        for conn in list(self.draining):
+            if _unsent(conn.sock) <= DRAIN_LIMIT:
+                del self.draining[conn]
+                self.enqueue_req(conn)
+            elif conn.deadline <= now:
+                del self.draining[conn]
+                self.nr_conns -= 1
+                TConn.close(conn)
 
     def handle_request(self, req, conn):
         """In a thread, with the request in hand: its reply may wait IO_TIMEOUT
         for the client.  A websocket sets its own deadlines (ViewerSocket)."""
         conn.sock.settimeout(IO_TIMEOUT)
+        req._expected_100_continue = False      # said in the loop already (on_head_data): the body is here
         try:
             return super().handle_request(req, conn)
         except TimeoutError:
