@@ -269,8 +269,15 @@ def test_watch_only_page_hides_every_control(live_server, open_page):
         teacher = open_page(server, "/?lang=zh&token=s3cret")       # the token link controls
         expect(teacher.locator("body")).to_have_attribute("data-can-control", "true")
         expect(teacher.locator("#btn-reset")).to_be_visible()
-        assert "token" not in teacher.url and "lang=zh" in teacher.url   # it became a cookie
+        assert "token" not in teacher.url and "lang=zh" in teacher.url   # the tab keeps it, the URL not
         expect(teacher.locator("#btn-reset")).to_have_text("全部重置")
+        assert teacher.context.cookies() == []                            # no cookie: other ports never see it
+        teacher.reload()                                                  # the tab still controls
+        expect(teacher.locator("body")).to_have_attribute("data-can-control", "true")
+        other = teacher.context.new_page()                                # another tab of the browser watches
+        other.goto(server.url + "/?lang=zh")
+        expect(other.locator("#conn")).to_have_attribute("data-state", "live")
+        expect(other.locator("body")).to_have_attribute("data-can-control", "false")
     finally:
         stop_everything(server, token="s3cret")
 
@@ -402,5 +409,26 @@ def test_the_page_says_when_lab_init_was_lost_and_starting_works_again(live_serv
         assert new != old and proc_stat(new) is not None
         expect(page.locator(f'#tree .node[data-pid="{old}"]')).to_have_count(0)       # no ghost of it
         shot(page, "lab-init-lost-2")
+    finally:
+        stop_everything(server)
+
+
+def test_a_labs_web_page_opens_in_a_tab_of_its_own_without_the_token(live_server, open_page):
+    """The http_server lab listens on loopback; the dashboard opens its page in a
+    new tab, which has no token: a ticket for that run's page opens it."""
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "http_server")
+        button = page.locator("[data-open-page]")
+        expect(button).to_be_visible()
+        with page.expect_popup() as popup_info:
+            button.click()
+        popup = popup_info.value
+        expect(popup.locator("body")).to_contain_text("Hello from http_server")
+        assert "/page~" in popup.url and server.token not in popup.url
+        assert popup.evaluate("window.opener") is None
+        shot(popup, "lab-page-1")
+        popup.close()
     finally:
         stop_everything(server)

@@ -202,7 +202,10 @@ def test_token_guards_control_but_not_watching(live_server):
         status, answer = call(server, method, path, body, token=False)
         assert status == 401 and answer["detail"] == {"code": "token_required"}, (path, answer)
     assert call(server, "GET", f"/runs/{run['run']}/page/", token=False)[0] == 401
-    assert call(server, "POST", "/api/reset", {}, {"Cookie": f"proclab_token={server.token}"})[0] == 200
+    # Not as a cookie: a browser sends those to every port of 127.0.0.1.
+    assert call(server, "POST", "/api/reset", {}, {"Cookie": f"proclab_token={server.token}"})[0] == 401
+    assert call(server, "GET", "/api/control", token=False)[1] == {"control": False, "token_required": True}
+    assert call(server, "GET", "/api/control")[1] == {"control": True, "token_required": True}
     other = live_server()
     assert other.token != server.token                      # a new one at every start
     server.stop()
@@ -248,19 +251,25 @@ def test_the_names_a_dashboard_answers_to():
     assert allowed_hosts("0.0.0.0") is None and allowed_hosts("192.0.2.7", ["x"]) is None
 
 
-def test_an_old_link_does_not_undo_a_good_cookie(live_server):
+def test_the_link_makes_the_page_control_and_sets_no_cookie(live_server):
+    """The page opened with ?token= controls (its script keeps the token in the
+    tab); the server sets no cookie, and clears the one older versions set.
+    An old ?token= does not undo a good header, nor a bad header a good ?token=."""
     server = live_server("--token", "s3cret")
     assert server.token == "s3cret"
-    good = {"Cookie": "proclab_token=s3cret"}
+    good = {"Authorization": "Bearer s3cret"}
     assert call(server, "POST", "/api/reset?token=old", {}, good)[0] == 200
-    assert call(server, "POST", "/api/reset?token=s3cret", {}, {"Cookie": "proclab_token=old"})[0] == 200
-    assert call(server, "POST", "/api/reset?token=old", {}, {"Cookie": "proclab_token=older"})[0] == 401
+    assert call(server, "POST", "/api/reset?token=s3cret", {}, {"Authorization": "Bearer old"})[0] == 200
+    assert call(server, "POST", "/api/reset?token=old", {}, {"Authorization": "Bearer older"})[0] == 401
     import urllib.request
+    with urllib.request.urlopen(server.url + "/?token=s3cret&lang=zh") as res:
+        assert 'data-can-control="true"' in res.read().decode() and res.headers["Set-Cookie"] is None
     page = urllib.request.urlopen(server.url + "/?token=old").read().decode()
     assert 'data-can-control="false"' in page and 'data-token-wrong="true"' in page
-    req = urllib.request.Request(server.url + "/?token=old", headers=good)
-    page = urllib.request.urlopen(req).read().decode()
-    assert 'data-can-control="true"' in page          # the cookie still holds, the old link is not kept
+    req = urllib.request.Request(server.url + "/", headers={"Cookie": "proclab_token=s3cret"})
+    with urllib.request.urlopen(req) as res:
+        assert 'data-can-control="false"' in res.read().decode()
+        assert res.headers["Set-Cookie"].startswith("proclab_token=;")          # cleared
 
 
 def test_the_token_is_given_or_new_or_none_when_asked():

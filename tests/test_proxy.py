@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from lab.web import create_app
 from tests.helpers import wait_until
 
 SERVER = textwrap.dedent("""
@@ -86,3 +87,31 @@ def _free(port):
             return True
         except OSError:
             return False
+
+
+def test_a_new_tab_opens_the_page_with_a_ticket_for_that_run_only():
+    """A tab opened from the dashboard carries no token: the controlling page
+    asks for a link, whose ticket opens that run's page (relative links
+    included) and nothing else."""
+    app = create_app({"TESTING": True, "TOKEN": "s3cret"})
+    engine, client = app.extensions["proclab"], app.test_client()
+    teacher = {"Authorization": "Bearer s3cret"}
+    try:
+        run = engine.supervisor.start_run("t", {}, ["-c", SERVER])
+        other = engine.supervisor.start_run("t", {}, ["-c", SERVER])
+        wait_until(lambda: run.endpoints and other.endpoints)
+        assert client.post(f"/api/runs/{run.id}/page").status_code == 401        # a link needs control
+        url = client.post(f"/api/runs/{run.id}/page", headers=teacher).get_json()["url"]
+        assert url.startswith(f"/runs/{run.id}/page~") and url.endswith("/")
+        res = client.get(url + "style.css?v=2")                                  # no token: the ticket opens it
+        assert res.status_code == 200 and res.get_data(as_text=True) == "<h1>hello from /style.css?v=2</h1>"
+        ticket = url.split("~")[1].rstrip("/")
+        for path in (f"/runs/{other.id}/page~{ticket}/", f"/runs/{run.id}/page~{'x' * 22}/",
+                     f"/runs/{run.id}/page/", "/api/reset"):
+            res = client.get(path) if path != "/api/reset" else client.post(path, json={}, query_string={"ticket": ticket})
+            assert res.status_code == 401, path
+        assert client.get(url).status_code == 200
+        engine.supervisor.stop_run(run.id)
+        assert client.get(url).status_code == 409                                 # the run is over
+    finally:
+        engine.close()

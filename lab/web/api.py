@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from lab import catalog, control, proctree, signals
 from lab.web.errors import ApiError
-from lab.web.guard import RateLimit, check_control, json_body
+from lab.web.guard import RateLimit, check_control, json_body, may_control
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -112,6 +112,12 @@ def start(name):
     run = engine().supervisor.start_run(name, params, catalog.command(lab, params), processes=expected or 1)
     controlled("start", f"start {name} → run {run.id}, root {run.root}", run=run.id, pid=run.root)
     return jsonify({"run": run.id, "pid": run.root, "session": run.session}), 201
+
+
+@bp.get("/control")
+def control_state():
+    """May this request control?  A page reloaded asks with the token its tab kept."""
+    return jsonify({"control": may_control(), "token_required": bool(current_app.config.get("TOKEN"))})
 
 
 # -- runs --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from flask import current_app, request
 
 from lab.web.errors import ApiError
 
-COOKIE = "proclab_token"
+OLD_COOKIE = "proclab_token"     # where older versions kept the token: it no longer counts
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
@@ -74,12 +74,13 @@ def origin_ok():
 
 
 def tokens_of_request():
-    """Every token the request carries: a header, a link's ?token=, a cookie."""
+    """Every token the request carries: a header (the page sends it so), a
+    ?token= (curl).  Never a cookie: the browser would send it to any port of
+    the host, and a page there could use it."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         yield auth[len("Bearer "):].strip()
     yield request.args.get("token")
-    yield request.cookies.get(COOKIE)
 
 
 def token_matches(given):
@@ -88,8 +89,8 @@ def token_matches(given):
 
 
 def may_control():
-    """No token set, or any token the request carries is right (an old link's
-    ?token= does not undo a good cookie, nor an old cookie a good link)."""
+    """No token set, or any token the request carries is right (an old
+    ?token= does not undo a good header, nor an old header a good ?token=)."""
     if not current_app.config.get("TOKEN"):
         return True
     return any(token_matches(given) for given in tokens_of_request())

@@ -1,15 +1,14 @@
-"""The page itself; ?token=… in its URL becomes a cookie, as Jupyter does.
+"""The page itself; ?token=… in its URL makes it the page that controls.
 
 The page is plain HTML plus ES modules and vendored files from /static (no
 build step, no CDN: classrooms are offline).  It reads ``data-can-control``
-on <body> to show or hide every control, so a student without the token
-watches everything and changes nothing.
+on <body> (or, reloaded, asks /api/control with the token its tab kept) to
+show or hide every control, so a student without the token watches
+everything and changes nothing.
 """
-from urllib.parse import urlencode
+from flask import Blueprint, current_app, make_response, render_template, request
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request
-
-from lab.web.guard import COOKIE, may_control, token_matches
+from lab.web.guard import OLD_COOKIE, token_matches
 
 bp = Blueprint("pages", __name__)
 
@@ -28,16 +27,17 @@ CSP = "; ".join([
 
 @bp.get("/")
 def index():
+    """?token=… makes this page a controlling one; its script keeps the token
+    in the tab's sessionStorage and drops it from the URL.  Not a cookie: a
+    browser sends a cookie of 127.0.0.1 to every port of 127.0.0.1, any
+    other user's server and any lab's among them."""
     token = request.args.get("token")
-    if token is not None and token_matches(token):
-        # Keep the other parameters (?lang=zh&projector=1), properly encoded, drop the token.
-        rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
-        response = redirect(request.path + ("?" + urlencode(rest) if rest else ""))
-        response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
-        return response
+    given = token is not None and token_matches(token)
     response = make_response(render_template(
-        "index.html", can_control=may_control(), token_required=bool(current_app.config.get("TOKEN")),
-        token_wrong=token is not None and not token_matches(token)))
+        "index.html", can_control=given or not current_app.config.get("TOKEN"),
+        token_required=bool(current_app.config.get("TOKEN")), token_wrong=token is not None and not given))
+    if OLD_COOKIE in request.cookies:          # set by an older version: it no longer controls
+        response.delete_cookie(OLD_COOKIE)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"    # a URL with ?token= never leaks as a Referer

@@ -5,11 +5,20 @@ another machine could not open it directly.  The dashboard fetches it for
 them: one GET, to the run's announced URL only, and only while a process
 of the run listens there; a bounded reply.  Each request is a real
 connection to the lab server, and shows in its sockets.
+
+A request is an act on the lab, so it needs control.  A new browser tab
+carries no token, though: the controlling page asks for a link first
+(``POST /api/runs/<id>/page``), whose ticket opens that run's page and
+nothing else, ``/runs/<id>/page~<ticket>/``; the lab page's relative links
+keep it.  API clients may send the token instead (``/runs/<id>/page/``).
 """
+import collections
 import http.client
+import secrets
+import threading
 from urllib.parse import quote, quote_from_bytes, urlsplit
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from lab.web.errors import ApiError
 from lab.web.guard import check_control
@@ -19,6 +28,31 @@ bp = Blueprint("proxy", __name__)
 LIMIT = 1024 * 1024
 URL_SAFE = "/:@!$&'()*+,;=-._~"     # a %3F in the path stays %3F: not a query
 PASSED_HEADERS = ("Content-Type", "Cache-Control", "Last-Modified")
+
+
+class PageTickets:
+    """Tickets to one run's page each, the latest few hundred."""
+
+    def __init__(self, keep=256):
+        self.keep = keep
+        self.tickets = collections.OrderedDict()     # ticket -> run id
+        self.lock = threading.Lock()
+
+    def issue(self, run_id):
+        ticket = secrets.token_urlsafe(16)
+        with self.lock:
+            self.tickets[ticket] = run_id
+            while len(self.tickets) > self.keep:
+                self.tickets.popitem(last=False)
+        return ticket
+
+    def valid(self, run_id, ticket):
+        with self.lock:
+            return ticket is not None and self.tickets.get(ticket) == run_id
+
+
+def _tickets():
+    return current_app.extensions.setdefault("proclab_page_tickets", PageTickets())
 
 
 def _page_url(run_id):
@@ -46,10 +80,31 @@ def _page_url(run_id):
     return parts
 
 
+@bp.post("/api/runs/<run_id>/page")
+def page_link(run_id):
+    """A link that opens the run's page in a tab of its own (see the module's docstring)."""
+    check_control()
+    _page_url(run_id)
+    return jsonify({"url": f"/runs/{quote(run_id, safe='')}/page~{_tickets().issue(run_id)}/"})
+
+
+@bp.get("/runs/<run_id>/page~<ticket>/", defaults={"rest": ""})
+@bp.get("/runs/<run_id>/page~<ticket>/<path:rest>")
+def page_by_ticket(run_id, ticket, rest):
+    if not _tickets().valid(run_id, ticket):
+        raise ApiError(401, "this link to a lab's page is not (or no longer) valid: open it from the dashboard",
+                       {"code": "page_ticket"})
+    return _forward(run_id, rest)
+
+
 @bp.get("/runs/<run_id>/page/", defaults={"rest": ""})
 @bp.get("/runs/<run_id>/page/<path:rest>")
 def page(run_id, rest):
     check_control()          # a request is an action on the lab: it makes a connection
+    return _forward(run_id, rest)
+
+
+def _forward(run_id, rest):
     parts = _page_url(run_id)
     # Flask decoded the path; the lab's server gets it encoded again, as a browser sends it.
     path = quote("/" + rest, safe=URL_SAFE)

@@ -1,5 +1,7 @@
-// REST calls.  Control requests are JSON ("{}" when there is nothing to say);
-// errors come back as {"error", "detail"} and are thrown as ApiError.
+// REST calls.  Control requests are JSON ("{}" when there is nothing to say)
+// and carry the tab's control token; errors come back as {"error", "detail"}
+// and are thrown as ApiError.
+import { current as controlToken } from './token.js';
 
 export class ApiError extends Error {
   constructor(status, message, detail) {
@@ -10,7 +12,9 @@ export class ApiError extends Error {
 }
 
 async function call(method, path, body) {
-  const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  const options = { method, headers: { Accept: 'application/json' }, credentials: 'omit' };
+  const token = controlToken();
+  if (token) options.headers.Authorization = `Bearer ${token}`;
   if (method !== 'GET') {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body ?? {});
@@ -43,4 +47,6 @@ export const api = {
   action: (run, id) => call('POST', `/api/runs/${encodeURIComponent(run)}/actions/${encodeURIComponent(id)}`),
   signal: (pid, signal, target) => call('POST', `/api/processes/${pid}/signal`, { signal, target }),
   renice: (pid, nice) => call('POST', `/api/processes/${pid}/renice`, { nice }),
+  control: () => call('GET', '/api/control'),
+  pageLink: (run) => call('POST', `/api/runs/${encodeURIComponent(run)}/page`),
 };

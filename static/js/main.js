@@ -19,11 +19,31 @@ import { EventsView } from './events.js';
 import { RunBar } from './runbar.js';
 import { setupHeader, setupTabs } from './header.js';
 import { setupKeys } from './keys.js';
+import { current as controlToken, keep as keepToken, takeFromUrl } from './token.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
 const store = new Store();
-const canControl = body.dataset.canControl !== 'false';
+
+// Control: the teacher's link (?token=, checked by the server), or, reloaded,
+// the token this tab kept, which the server is asked about.
+async function mayControl() {
+  const given = takeFromUrl();
+  if (body.dataset.canControl === 'true') {
+    if (given) keepToken(given);
+    return true;
+  }
+  if (given !== null || !controlToken()) return false;      // a wrong link says so in the header
+  try {
+    const answer = await api.control();
+    if (!answer.control) keepToken(null);                   // an old token: the dashboard restarted
+    return answer.control;
+  } catch {
+    return false;
+  }
+}
+const canControl = await mayControl();
+body.dataset.canControl = String(canControl);
 store.followNewRuns = !canControl;    // a watching student follows what the teacher starts
 body.classList.toggle('watch-only', !canControl);
 initLang();

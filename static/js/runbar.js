@@ -78,8 +78,8 @@ export class RunBar {
         onclick: (e) => this.act(run.id, a, e.currentTarget) }, L(a.label)));
     const page = (run.endpoints || []).find((e) => e.url);
     if (page) {    // a lab web server: the dashboard opens its page for us (it listens on loopback only)
-      buttons.push(h('a', { class: 'btn btn-action', href: `/runs/${encodeURIComponent(run.id)}/page/`, target: '_blank',
-        rel: 'noopener', title: page.url }, `↗ ${t('runs.openPage')}`));
+      buttons.push(h('button', { class: 'btn btn-action', 'data-open-page': run.id, title: page.url,
+        onclick: () => this.openPage(run.id) }, `↗ ${t('runs.openPage')}`));
     }
     if (buttons.length) this.actions.append(h('span', { class: 'actions-label' }, t('runs.try')), ...buttons);
     this.actions.append(h('button', { class: 'btn btn-stop', 'data-stop-run': run.id, title: t('runs.stop', { id: run.id }),
@@ -91,6 +91,22 @@ export class RunBar {
     const res = await attempt(t('runs.actionFailed', { action: L(action.label) }), () => api.action(runId, action.id));
     button.disabled = false;
     if (res && res.kind === 'signal') toast(`${res.signal} → ${action.role.replace(/\*$/, '')} ${res.pids.join(', ')}`, { kind: 'ok' });
+  }
+
+  // A new tab carries no token: it opens a link whose ticket opens this run's page only.
+  async openPage(runId) {
+    const tab = window.open('about:blank', '_blank');     // now, while the click may open a tab
+    const res = await attempt(t('runs.openPageFailed'), () => api.pageLink(runId));
+    if (!tab) {
+      if (res) location.assign(res.url);
+      return;
+    }
+    if (res) {
+      tab.opener = null;                                  // the lab's page may not reach back into ours
+      tab.location.href = res.url;
+    } else {
+      tab.close();
+    }
   }
 
   async stop(runId) {
