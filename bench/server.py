@@ -1,6 +1,7 @@
 """Start the real dashboard for a benchmark, and talk to it (not a benchmark itself)."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,14 +17,18 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port), *args],
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port), "--no-browser", *args],
                                      cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        self.proc.stdout.readline()          # the banner: it serves
+        banner = self.proc.stdout.readline()          # it serves, and control needs this token
+        found = re.search(r"[?&]token=([\w-]+)", banner)
+        self.token = found.group(1) if found else None
 
     def call(self, method, path, body=None):
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(self.url + path, method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     data=None if body is None else json.dumps(body).encode(), headers=headers)
         with urllib.request.urlopen(req, timeout=10) as res:
             return json.loads(res.read())
 
