@@ -148,7 +148,7 @@ def test_a_stopped_worker_does_not_stop_lab_init(live_server):
     each): lab init used to block in a send to the stopped worker, and stopped
     reaping and enforcing lifetimes.  Now the runs die on time, the zombie is
     reaped, and once the worker runs again it learns what happened."""
-    server = live_server("--lifetime", "3")
+    server = live_server("--lifetime", "2")
     begun = time.monotonic()
     status, zombie_run = call(server, "POST", "/api/labs/zombie/start", {})
     assert status == 201
@@ -162,7 +162,7 @@ def test_a_stopped_worker_does_not_stop_lab_init(live_server):
     worker = psutil.Process(init).ppid()
     os.kill(worker, signal.SIGSTOP)
     try:
-        for _ in range(3000):                        # a few MB of log and terminal, in 3 s at most
+        for _ in range(3000):                        # a few MB of log and terminal, in 2 s at most
             try:
                 with socket.create_connection((host, int(port)), timeout=1) as s:
                     s.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\n\r\n")
@@ -170,10 +170,10 @@ def test_a_stopped_worker_does_not_stop_lab_init(live_server):
                         pass
             except OSError:
                 break                                # the lifetime: the server is gone
-        wait_until(lambda: not lab_pids(init=init), timeout=max(0.1, begun + 4.0 - time.monotonic()),
+        wait_until(lambda: not lab_pids(init=init), timeout=max(0.1, begun + 3.0 - time.monotonic()),
                    message="a run outlived its lifetime while the worker was stopped")
         assert proc_stat(zombie) is None             # reaped by lab init
-        while time.monotonic() - begun < 6.0:        # stopped for twice the lifetime
+        while time.monotonic() - begun < 4.0:        # stopped for twice the lifetime
             assert proc_stat(init)[0] in "RS"
             time.sleep(0.1)
     finally:
@@ -181,7 +181,7 @@ def test_a_stopped_worker_does_not_stop_lab_init(live_server):
     for run in (zombie_run, web):
         body = wait_until(lambda: (lambda b: b if b["state"] == "ended" else None)(
             call(server, "GET", f"/api/runs/{run['run']}")[1]))
-        assert body["reason"] == {"code": "lifetime", "seconds": 3.0}
+        assert body["reason"] == {"code": "lifetime", "seconds": 2.0}
     resync = wait_until(lambda: [e for e in snapshot()["events"] if e["kind"] == "resync"])
     assert sum(resync[0]["missed"].values()) > 0
     assert call(server, "POST", "/api/labs/zombie/start", {})[0] == 201
@@ -213,3 +213,28 @@ def test_a_killed_lab_init_is_replaced_and_starting_works_again(live_server):
     assert [(e["code"], e["old"], e["pid"], e["runs"]) for e in told] == [("replaced", old, new, [run["run"]])]
     server.stop()
     assert "Traceback" not in server.output, server.output
+
+
+def test_a_realtime_signal_and_a_click_past_the_cap_break_nothing(live_server):
+    """SIGRTMIN+1 to a lab program: no traceback in its terminal (the run's
+    session could not name it).  "add client" past the run's cap: a 409 that
+    says so, and the run lives on (it used to start, and the cap killed the
+    whole run)."""
+    server = live_server("--run-cap", "4")
+    status, run = call(server, "POST", "/api/labs/fork_basics/start", {})
+    assert status == 201
+    wait_until(lambda: len(lab_pids(run["run"], lab_init(server))) == 3)
+    assert call(server, "POST", f"/api/processes/{run['pid']}/signal",
+                {"signal": "SIGRTMIN+1", "target": "group"})[0] == 200        # parent and child
+    ended = wait_until(lambda: (lambda b: b if b["state"] == "ended" else None)(
+        call(server, "GET", f"/api/runs/{run['run']}")[1]))
+    assert ended["exit"] == {"signal": "SIGRTMIN+1"}
+    terminal = call(server, "GET", f"/api/runs/{run['run']}/terminal")[1]["data"]
+    assert "Real-time signal 1" in terminal and "Traceback" not in terminal
+    status, web = call(server, "POST", "/api/labs/tcp_fork_server/start", {})
+    assert status == 201
+    wait_until(lambda: call(server, "GET", f"/api/runs/{web['run']}")[1]["endpoints"])
+    assert call(server, "POST", f"/api/runs/{web['run']}/actions/add_client", {})[0] == 200     # 1 + 2 of 4
+    status, body = call(server, "POST", f"/api/runs/{web['run']}/actions/add_client", {})
+    assert status == 409 and body["detail"]["code"] == "run_cap", body
+    assert call(server, "GET", f"/api/runs/{web['run']}")[1]["state"] == "running"
