@@ -172,7 +172,8 @@ def test_a_stopped_worker_does_not_stop_lab_init(live_server):
                 break                                # the lifetime: the server is gone
         wait_until(lambda: not lab_pids(init=init), timeout=max(0.1, begun + 3.0 - time.monotonic()),
                    message="a run outlived its lifetime while the worker was stopped")
-        assert proc_stat(zombie) is None             # reaped by lab init
+        wait_until(lambda: proc_stat(zombie) is None, timeout=1.0,     # reaped by lab init, worker stopped
+                   message="the zombie was not reaped while the worker was stopped")
         while time.monotonic() - begun < 4.0:        # stopped for twice the lifetime
             assert proc_stat(init)[0] in "RS"
             time.sleep(0.1)
