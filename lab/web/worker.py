@@ -2,12 +2,13 @@
 gives a thread only to a request that has fully arrived.
 
 gthread (gunicorn 27) runs a main loop (a selector) that accepts
-connections and hands each to a thread pool.  Three things here differ:
+connections and hands each to a thread pool.  What differs here:
 
 - Request heads are read in the main loop (lab.web.heads): a connection
   gets a thread only once its head and body are in, which must be within
-  HEAD_TIMEOUT of its opening (of its next byte, once kept alive).  Half-open requests cost a socket and a buffer, never
-  a thread; past MAX_HEADS the oldest is dropped.
+  HEAD_TIMEOUT of its opening (of its next byte, once kept alive).
+  Half-open requests cost a socket and a buffer, never a thread; past
+  MAX_HEADS (or out of fds) the oldest is dropped.
 - A connection is closed without the main loop waiting: gthread's graceful
   close lingers in the loop up to 2 s for the client to close its side (one
   client that never does stalls every accept); here the lingering waits in
@@ -16,6 +17,7 @@ connections and hands each to a thread pool.  Three things here differ:
   gets a send buffer a whole reply fits in (REPLY_BUFFER), its next request
   waits in the loop until the last answer has left (DRAIN_LIMIT), and a
   reply that still does not fit waits IO_TIMEOUT at most.
+- gunicorn's own refusals (a bad request line, a head too large) are JSON.
 
 And the stop: see DashboardWorker.
 """
@@ -121,13 +123,13 @@ class DashboardWorker(ThreadWorker):
         self.max_heads = MAX_HEADS
 
     def init_process(self):
-        """In the worker, after the lab has raised its fd limit (engine.raise_fd_limit):
-        requests being read and connections closing may use a quarter of it each."""
-        self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        self.spare = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)     # see out_of_fds
         super().init_process()
 
     def load_wsgi(self):
-        super().load_wsgi()      # the app, and with it the engine, exists now
+        """Once the app exists, the lab has raised the fd limit (engine.raise_fd_limit):
+        requests being read, answers waiting and closes lingering may take a quarter each."""
+        super().load_wsgi()
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         if limit != resource.RLIM_INFINITY:
             self.max_heads = max(16, min(MAX_HEADS, limit // 4))
