@@ -1,6 +1,5 @@
 """The multiprocessing labs through the REST API, against real processes:
 Process objects, the pool, the signals playground, locks and events, deadlock."""
-import time
 
 from tests.helpers import proc_stat, wait_until
 from tests.test_labs import by_role, events, processes, start
