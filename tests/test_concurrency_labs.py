@@ -35,3 +35,34 @@ def test_process_objects_kill_the_parent_orphans_every_child(client, engine):
     # no exit code ran: the daemon lives on too, and all three are lab init's now
     wait_until(lambda: all(proc_stat(pid) and proc_stat(pid)[1] == engine.launcher_pid for pid in kids))
     assert all(proc_stat(pid)[0] in "RS" for pid in kids)
+
+
+def sleeping_in_pause(pid):
+    """The process waits in signal.pause() (the kernel's sys_pause): ready for a signal."""
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            return "pause" in f.read()
+    except OSError:
+        return False
+
+
+def test_pool_runs_every_task_in_its_n_workers(client, engine):
+    run = start(client, "pool", n=3, tasks=5, work=0.1)
+    rid = run["run"]
+    parent = by_role(client, rid, "parent")[0]
+    workers = wait_until(lambda: (lambda w: w if len(w) == 3 else None)(
+        [p for p in processes(client, rid).values() if (p["role"] or "").startswith("worker ")]))
+    assert all(w["ppid"] == parent["pid"] for w in workers)
+    wait_until(lambda: sleeping_in_pause(parent["pid"]), timeout=15)       # three rounds done: it waits
+    procs = processes(client, rid)
+    assert procs[parent["pid"]]["stat"] == "Sl+" and procs[parent["pid"]]["threads"] == 4     # the Pool's threads
+    assert client.post(f"/api/runs/{rid}/actions/add_tasks").status_code == 200
+    wait_until(lambda: said(engine, rid, "添加了 5 个事件"))
+    ran = {e["pid"] for e in said(engine, rid, "由 ForkPoolWorker-")}
+    assert ran == {w["pid"] for w in workers}                             # 16 tasks, the same 3 PIDs
+    assert len(said(engine, rid, "由 ForkPoolWorker-")) == 5 + 1 + 5 + 5
+    assert said(engine, rid, "get(): [1, 4, 9, 16, 25]") and said(engine, rid, "map(): [36, 49, 64, 81, 100]")
+    assert client.post(f"/api/runs/{rid}/actions/close_join").status_code == 200
+    wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
+    assert said(engine, rid, "join(): 回收了进程池的 3 个进程")
+    assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"code": 0}

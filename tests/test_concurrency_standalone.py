@@ -21,3 +21,14 @@ def test_process_objects(run):
     r.wait_for(r"join\(\) 回收了 p1 \(exitcode 0\) 和 p3 \(exitcode 0\)")
     assert r.finish() == 0                         # and the daemon, 4 s of work left, went with it
     assert not any(re.search(rf"pid={daemon} 结束", line) for line in r.lines)
+
+
+def test_pool(run):
+    r = run("pool", "--n", 2, "--tasks", 3, "--work", 0.1, "--hold", 1)
+    workers = r.wait_for(r"Pool\(2\) 进程池中有 2 个进程 \[(\d+), (\d+)\]")[0]
+    pids = {workers[1], workers[2]}
+    r.wait_for(r"join\(\): 回收了进程池的 2 个进程", timeout=15)
+    ran = {m[1] for m in r.wait_for(r"任务 \d+ 由 ForkPoolWorker-\d pid=(\d+) 执行", count=7)}
+    assert ran <= pids
+    assert r.wait_for(r"get\(\): \[1, 4, 9\]") and r.wait_for(r"apply\(\): 0") and r.wait_for(r"map\(\): \[16, 25, 36\]")
+    assert r.finish() == 0

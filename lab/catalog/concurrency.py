@@ -39,4 +39,46 @@ _PROCESS_OBJECTS = Lab(
     processes=lambda p: 4,
 )
 
-CONCURRENCY_LABS = (_PROCESS_OBJECTS,)
+_POOL = Lab(
+    "pool", "lab.experiments.pool",
+    title=en_zh("Process pool", "进程池"),
+    summary=en_zh("multiprocessing.Pool(n): apply_async + get, apply, map, then close + join.",
+                  "multiprocessing.Pool(n): apply_async + get、apply、map, 然后 close + join。"),
+    explain=en_zh(
+        "Pool(n) starts n worker processes once; every event put into the pool's queue runs in one of them, "
+        "so only those n PIDs ever appear in the task lines however many tasks there are: no process is "
+        "created or removed per task. apply_async() returns at once and get() waits for the result; apply() "
+        "waits itself; map() queues one event per item and returns the results in order. The parent shows Sl: "
+        "besides its main thread the Pool runs three threads of its own (handing out tasks, collecting "
+        "results, watching the workers). \"Add tasks\" queues more; \"close and join\" does close() (no new "
+        "events) and join() (the workers are reaped). Kill a worker and the Pool starts another (a new PID), "
+        "but the task it was running is lost.",
+        "Pool(n) 一次性启动 n 个工作进程; 放入进程池队列的每个事件都在其中一个进程里运行, 所以不管有多少任务, "
+        "任务行里只出现这 n 个 PID: 不会为每个任务创建和删除进程。apply_async() 立即返回, get() 等待结果; "
+        "apply() 自己等待; map() 为每一项放入一个事件, 按顺序返回结果列表。父进程显示 Sl: 除了主线程, "
+        "进程池还有自己的三个线程 (分发任务、收集结果、照看工作进程)。\"添加任务\" 放入更多事件; "
+        "\"关闭并回收\" 执行 close() (不能再添加事件) 和 join() (回收工作进程)。杀死一个工作进程, "
+        "进程池会启动一个新的 (新的 PID), 但它正在执行的任务丢失了。"),
+    params=(
+        Param("n", "int", 3, 1, 6, label=en_zh("processes n", "进程数 n"),
+              help=en_zh("Pool(processes=n): the pool's worker processes", "Pool(processes=n): 进程池中的进程数")),
+        Param("tasks", "int", 6, 1, 20, label=en_zh("tasks", "任务数"),
+              help=en_zh("events per round", "每一轮的事件数")),
+        Param("work", "float", 1.0, 0.1, 10.0, label=en_zh("work (s)", "工作 (秒)"),
+              help=en_zh("seconds each task works", "每个任务工作的秒数")),
+        Param("hold", "int", 300, 1, 600, label=en_zh("hold (s)", "保持 (秒)"),
+              help=en_zh("seconds until the pool is closed by itself (signal.alarm)",
+                         "进程池自动关闭前的秒数 (signal.alarm)")),
+    ),
+    actions=(
+        signal_action("add_tasks", en_zh("add tasks", "添加任务"),
+                      en_zh("SIGUSR1 to the parent: another round of apply_async()", "给父进程发 SIGUSR1: 再放入一轮 apply_async()"),
+                      "parent", "SIGUSR1"),
+        signal_action("close_join", en_zh("close and join", "关闭并回收"),
+                      en_zh("SIGUSR2 to the parent: pool.close(), then pool.join()", "给父进程发 SIGUSR2: pool.close(), 然后 pool.join()"),
+                      "parent", "SIGUSR2"),
+    ),
+    processes=lambda p: 1 + p["n"],
+)
+
+CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL)
