@@ -66,3 +66,39 @@ def test_pool_runs_every_task_in_its_n_workers(client, engine):
     wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
     assert said(engine, rid, "join(): 回收了进程池的 3 个进程")
     assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"code": 0}
+
+
+def test_signals_playground_masks_follow_each_action(client, engine):
+    run = start(client, "signals")
+    rid = run["run"]
+    me = by_role(client, rid, "playground")[0]["pid"]
+    masks = lambda: processes(client, rid)[me]["signals"]            # noqa: E731
+    wait_until(lambda: said(engine, rid, "命令 (commands)"))
+    assert {"SIGINT", "SIGUSR1", "SIGALRM"} <= set(masks()["caught"]) and "SIGQUIT" in masks()["ignored"]
+    assert len(said(engine, rid, "失败 (fails): [Errno 22] Invalid argument  (不能被处理 cannot be caught)")) == 2
+    act = lambda action: client.post(f"/api/runs/{rid}/actions/{action}").status_code      # noqa: E731
+    assert act("ignore_int") == 200
+    wait_until(lambda: "SIGINT" in masks()["ignored"] and "SIGINT" not in masks()["caught"])
+    assert act("catch_int") == 200
+    wait_until(lambda: "SIGINT" in masks()["caught"])
+    assert act("alarm_10") == 200 and act("alarm_3") == 200
+    replaced = wait_until(lambda: said(engine, rid, "之前的时钟还剩"))[0]["text"]
+    assert replaced.startswith(("signal.alarm(3) 返回 10", "signal.alarm(3) 返回 9"))
+    wait_until(lambda: said(engine, rid, "处理函数收到 SIGALRM"), timeout=6)     # 3 s, not 10
+    assert act("default_int") == 200
+    wait_until(lambda: "SIGINT" not in masks()["caught"] + masks()["ignored"])
+    assert client.post(f"/api/runs/{rid}/terminal", json={"key": "ctrl_c"}).status_code == 200
+    wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
+    assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"signal": "SIGINT"}
+
+
+def test_signals_playground_an_alarm_with_no_handler_ends_it(client, engine):
+    run = start(client, "signals")
+    rid = run["run"]
+    wait_until(lambda: said(engine, rid, "命令 (commands)"))
+    client.post(f"/api/runs/{rid}/actions/default_alrm")
+    wait_until(lambda: said(engine, rid, "signal.signal(SIGALRM, ...): 现在 (now) SIG_DFL"))
+    client.post(f"/api/runs/{rid}/terminal", json={"data": "alarm 1\r"})
+    wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended", timeout=5)
+    assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"signal": "SIGALRM"}
+    assert "Alarm clock" in client.get(f"/api/runs/{rid}/terminal").get_json()["data"]

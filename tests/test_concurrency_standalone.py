@@ -3,6 +3,7 @@
 Built on tests/test_experiments_standalone.py's Run: each run is a session of
 its own, and whatever it orphans comes back to this test process to be reaped.
 """
+import os
 import re
 
 from tests.test_experiments_standalone import run, stat, subreaper  # noqa: F401  (fixtures)
@@ -31,4 +32,20 @@ def test_pool(run):
     ran = {m[1] for m in r.wait_for(r"任务 \d+ 由 ForkPoolWorker-\d pid=(\d+) 执行", count=7)}
     assert ran <= pids
     assert r.wait_for(r"get\(\): \[1, 4, 9\]") and r.wait_for(r"apply\(\): 0") and r.wait_for(r"map\(\): \[16, 25, 36\]")
+    assert r.finish() == 0
+
+
+def test_signals_playground_in_a_terminal(run):
+    r = run("signals", tty=True)
+    r.wait_for(r"命令 \(commands\)")
+    assert len(r.wait_for(r"signal\.signal\(SIG(KILL|STOP), handler\) 失败")) == 2
+    os.write(r.fd, b"\x03")                                  # Ctrl-C: the handler runs
+    r.wait_for(r"处理函数收到 SIGINT")
+    os.write(r.fd, b"ign INT\r")
+    r.wait_for(r"signal\.signal\(SIGINT, \.\.\.\): 现在 \(now\) SIG_IGN")
+    os.write(r.fd, b"\x03show\r")                            # ignored: nothing, and it goes on
+    r.wait_for(r"  SIGINT: SIG_IGN")
+    assert len([line for line in r.lines if "处理函数收到 SIGINT" in line]) == 1
+    os.write(r.fd, b"\x04")                                  # Ctrl-D
+    r.wait_for(r"EOF \(Ctrl-D\): 退出")
     assert r.finish() == 0

@@ -1,6 +1,6 @@
 """The multiprocessing labs, in the notes' order (day05-day08): Process objects,
 the process pool, signals, locks and events, deadlock."""
-from lab.catalog.types import Lab, Param, en_zh, signal_action
+from lab.catalog.types import Action, Lab, Param, en_zh, signal_action
 
 _PROCESS_OBJECTS = Lab(
     "process_objects", "lab.experiments.process_objects",
@@ -81,4 +81,53 @@ _POOL = Lab(
     processes=lambda p: 1 + p["n"],
 )
 
-CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL)
+def _typed(id, label, help, line):
+    """A command typed into the playground's terminal, as the student could type it."""
+    return Action(id, "key", label, help, key=line + "\r")
+
+
+_SIGNALS = Lab(
+    "signals", "lab.experiments.signals",
+    title=en_zh("Signals playground", "信号"),
+    summary=en_zh("signal.signal() with SIG_DFL, SIG_IGN or a handler; signal.alarm(); signal.pause().",
+                  "signal.signal() 的 SIG_DFL、SIG_IGN 和处理函数; signal.alarm(); signal.pause()。"),
+    explain=en_zh(
+        "One process (its role: playground) waits for commands at its prompt. It starts with SIGINT, SIGUSR1 "
+        "and SIGALRM caught and SIGQUIT ignored: the caught and ignored masks in the details pane say so, and "
+        "follow every change. Catching SIGKILL or SIGSTOP fails: the kernel lets nobody handle them. With "
+        "SIGINT caught, Ctrl-C runs the handler and the process goes on; ignored, nothing happens; default, "
+        "it ends the process. signal.alarm(n) sends SIGALRM to the process itself n seconds later, and there "
+        "is one clock only: a second alarm() replaces the first and returns the seconds that were left. "
+        "signal.pause() sleeps until a signal is handled. With SIGALRM back to SIG_DFL, the alarm ends the "
+        "process (\"Alarm clock\"). Send any signal from the signal picker, too.",
+        "一个进程 (角色: playground) 在提示符后等待命令。开始时 SIGINT、SIGUSR1、SIGALRM 由处理函数处理, "
+        "SIGQUIT 被忽略: 详情中的 caught 和 ignored 掩码就是这样, 并随每次修改而变化。处理 SIGKILL 或 "
+        "SIGSTOP 会失败: 内核不允许任何进程处理它们。SIGINT 被处理时, Ctrl-C 运行处理函数, 进程继续; "
+        "被忽略时什么也不发生; 默认处理则结束进程。signal.alarm(n) 在 n 秒后给自己发送 SIGALRM, 而且一个"
+        "进程只有一个时钟: 第二次 alarm() 会覆盖第一次, 并返回原来剩下的秒数。signal.pause() 阻塞等待"
+        "一个信号被处理。把 SIGALRM 恢复为 SIG_DFL 后, 时钟到时进程结束 (\"Alarm clock\")。"
+        "也可以从信号选择器发送任何信号。"),
+    params=(),
+    actions=(
+        _typed("ignore_int", en_zh("ignore SIGINT", "忽略 SIGINT"),
+               en_zh("types: ign INT  (signal.signal(SIGINT, SIG_IGN))", "输入: ign INT  (signal.signal(SIGINT, SIG_IGN))"),
+               "ign INT"),
+        _typed("default_int", en_zh("SIGINT default", "SIGINT 默认处理"),
+               en_zh("types: dfl INT  (signal.signal(SIGINT, SIG_DFL))", "输入: dfl INT  (signal.signal(SIGINT, SIG_DFL))"),
+               "dfl INT"),
+        _typed("catch_int", en_zh("catch SIGINT", "处理 SIGINT"),
+               en_zh("types: catch INT  (a handler function)", "输入: catch INT  (处理函数)"), "catch INT"),
+        _typed("alarm_10", en_zh("alarm(10)", "alarm(10)"),
+               en_zh("types: alarm 10  (SIGALRM in 10 s)", "输入: alarm 10  (10 秒后 SIGALRM)"), "alarm 10"),
+        _typed("alarm_3", en_zh("alarm(3)", "alarm(3)"),
+               en_zh("types: alarm 3  (replaces the clock set before)", "输入: alarm 3  (覆盖之前设置的时钟)"), "alarm 3"),
+        _typed("default_alrm", en_zh("SIGALRM default", "SIGALRM 默认处理"),
+               en_zh("types: dfl ALRM  (the next alarm ends the process)", "输入: dfl ALRM  (下一个时钟结束进程)"),
+               "dfl ALRM"),
+        _typed("pause", en_zh("pause()", "pause()"),
+               en_zh("types: pause  (blocks until a signal is handled)", "输入: pause  (阻塞等待一个信号被处理)"), "pause"),
+    ),
+    processes=lambda p: 1,
+)
+
+CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS)

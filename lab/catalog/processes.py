@@ -144,7 +144,7 @@ _ZOMBIE_FIXES = Lab(
         "With the double fork the child exits at once and the grandchild, an orphan, gets lab init as PPID.",
         "子进程工作几步后以状态 1、2、3… 退出, 没有一个停留在 Z。用 wait() 父进程会阻塞 (wchan do_wait); "
         "用 waitpid(WNOHANG) 它轮询, 可以做别的事; 忽略 SIGCHLD 时由内核处理子进程, 退出状态丢失; "
-        "SIGCHLD 处理函数随时回收。二级子进程: 子进程马上退出, 孙进程成为孤儿, PPID 变为 lab init。"),
+        "SIGCHLD 处理函数随时回收。创建二级子进程: 子进程马上退出, 二级子进程成为孤儿, PPID 变为 lab init。"),
     params=(
         Param("fix", "choice", "wait", choices=("wait", "waitpid", "sigchld_ign", "sigchld_handler", "double_fork"),
               label=en_zh("cure", "方法"), help=en_zh("how the parent avoids zombies", "父进程避免僵尸进程的方法")),

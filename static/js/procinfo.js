@@ -40,7 +40,8 @@ export function displayName(store, obj) {
 }
 
 // A role in the chosen language: "worker 3" -> "工作进程 3"; a role no lab uses stays as it is.
-const ROLES = ['parent', 'child', 'grandchild', 'root', 'driver', 'conductor', 'server', 'client', 'worker'];
+const ROLES = ['parent', 'child', 'grandchild', 'root', 'driver', 'conductor', 'server', 'client', 'worker',
+  'playground'];
 export function roleText(role) {
   const [word, ...rest] = String(role).split(' ');
   return ROLES.includes(word) ? [t(`role.${word}`), ...rest].join(' ') : role;
