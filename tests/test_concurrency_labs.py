@@ -1,6 +1,8 @@
 """The multiprocessing labs through the REST API, against real processes:
 Process objects, the pool, the signals playground, locks and events, deadlock."""
 
+import time
+
 from tests.helpers import proc_stat, wait_until
 from tests.test_labs import by_role, events, processes, start
 
@@ -102,3 +104,40 @@ def test_signals_playground_an_alarm_with_no_handler_ends_it(client, engine):
     wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended", timeout=5)
     assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"signal": "SIGALRM"}
     assert "Alarm clock" in client.get(f"/api/runs/{rid}/terminal").get_json()["data"]
+
+
+def in_a_futex(obj):
+    return obj["state"] == "S" and "futex" in (obj["wchan"] or "")
+
+
+def test_deadlock_both_sleep_in_a_futex_until_one_lets_go(client, engine):
+    run = start(client, "deadlock", step=0.2)
+    rid = run["run"]
+    one, two = (by_role(client, rid, f"worker {i}")[0]["pid"] for i in (1, 2))
+    wait_until(lambda: in_a_futex(processes(client, rid)[one]) and in_a_futex(processes(client, rid)[two]))
+    assert said(engine, rid, f"worker 1 pid={one} 拿到锁 A, 等待锁 B") and said(engine, rid, "拿到锁 B, 等待锁 A")
+    assert client.post(f"/api/runs/{rid}/actions/term_1").status_code == 200
+    wait_until(lambda: said(engine, rid, "worker 2 拿到了两把锁, 完成"))
+    wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
+    assert said(engine, rid, "worker 1 结束, exitcode 1") and said(engine, rid, "worker 2 结束, 完成")
+
+
+def test_deadlock_sigkill_leaves_the_lock_taken_for_ever(client, engine):
+    run = start(client, "deadlock", step=0.2)
+    rid = run["run"]
+    two = by_role(client, rid, "worker 2")[0]["pid"]
+    wait_until(lambda: in_a_futex(processes(client, rid)[two]))
+    assert client.post(f"/api/runs/{rid}/actions/kill_1").status_code == 200
+    wait_until(lambda: said(engine, rid, "worker 1 结束, exitcode -9"))
+    # lock A died with worker 1 still holding it: worker 2 sleeps on, and uses no CPU
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        assert in_a_futex(processes(client, rid)[two])
+        time.sleep(0.1)
+    assert not said(engine, rid, "worker 2 拿到了两把锁")
+
+
+def test_deadlock_cured_by_taking_the_locks_in_the_same_order(client, engine):
+    run = start(client, "deadlock", order="same", step=0.1)
+    wait_until(lambda: client.get(f"/api/runs/{run['run']}").get_json()["state"] == "ended")
+    assert len(said(engine, run["run"], "拿到了两把锁, 完成")) == 2

@@ -5,8 +5,10 @@ its own, and whatever it orphans comes back to this test process to be reaped.
 """
 import os
 import re
+import signal
 
-from tests.test_experiments_standalone import run, stat, subreaper  # noqa: F401  (fixtures)
+from tests.helpers import wait_until
+from tests.test_experiments_standalone import blocked_in, run, stat, subreaper  # noqa: F401  (fixtures)
 
 
 def test_process_objects(run):
@@ -48,4 +50,15 @@ def test_signals_playground_in_a_terminal(run):
     assert len([line for line in r.lines if "处理函数收到 SIGINT" in line]) == 1
     os.write(r.fd, b"\x04")                                  # Ctrl-D
     r.wait_for(r"EOF \(Ctrl-D\): 退出")
+    assert r.finish() == 0
+
+
+def test_deadlock(run):
+    r = run("deadlock", "--step", 0.2)
+    one = int(r.wait_for(r"worker 1 pid=(\d+) 拿到锁 A, 等待锁 B")[0][1])
+    two = int(r.wait_for(r"worker 2 pid=(\d+) 拿到锁 B, 等待锁 A")[0][1])
+    wait_until(lambda: blocked_in(one, "futex") and blocked_in(two, "futex"))
+    os.kill(two, signal.SIGTERM)
+    r.wait_for(r"worker 1 拿到了两把锁, 完成")
+    r.wait_for(r"worker 2 结束, exitcode 1")
     assert r.finish() == 0

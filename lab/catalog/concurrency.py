@@ -130,4 +130,43 @@ _SIGNALS = Lab(
     processes=lambda p: 1,
 )
 
-CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS)
+_DEADLOCK = Lab(
+    "deadlock", "lab.experiments.deadlock",
+    title=en_zh("Deadlock", "死锁"),
+    summary=en_zh("Two workers take two locks in opposite order: each holds what the other waits for.",
+                  "两个工作进程以相反的顺序获取两把锁: 每个都持有对方等待的锁。"),
+    explain=en_zh(
+        "Worker 1 holds lock A and waits for B; worker 2 holds B and waits for A. Both sleep in acquire() "
+        "(STAT S, wchan in a futex: a multiprocessing.Lock is a semaphore the kernel puts them to sleep on), "
+        "use no CPU, and never go on: a deadlock. SIGTERM to one (its handler calls sys.exit()) leaves its "
+        "with blocks, which releases its lock: the other takes it and finishes. SIGKILL gives it no such "
+        "chance: the lock stays taken and the other waits for ever, as when a process holding a lock "
+        "crashes. With order = same both take A before B, and there is no deadlock.",
+        "工作进程 1 持有锁 A 并等待锁 B; 工作进程 2 持有锁 B 并等待锁 A。两个都在 acquire() 中睡眠 "
+        "(STAT S, wchan 在 futex 中: multiprocessing.Lock 是一个信号量, 内核让它们在上面睡眠), 不占用 CPU, "
+        "永远不会继续: 这就是死锁。给其中一个发 SIGTERM (它的处理函数调用 sys.exit()), 它离开 with 块, "
+        "释放持有的锁: 另一个拿到锁并完成。SIGKILL 不给它这个机会: 锁一直被占用, 另一个永远等待, "
+        "就像持有锁的进程崩溃了一样。order = same 时两个都先拿 A 再拿 B, 不会死锁。"),
+    params=(
+        Param("order", "choice", "opposite", choices=("opposite", "same"), label=en_zh("order", "加锁顺序"),
+              help=en_zh("opposite: worker 2 takes B then A (a deadlock); same: both take A then B",
+                         "opposite: 工作进程 2 先拿 B 再拿 A (死锁); same: 都先拿 A 再拿 B")),
+        Param("step", "float", 0.5, 0.1, 5.0, label=en_zh("step (s)", "间隔 (秒)"),
+              help=en_zh("seconds between taking the first lock and asking for the second",
+                         "拿到第一把锁到请求第二把锁之间的秒数")),
+    ),
+    actions=(
+        signal_action("term_1", en_zh("SIGTERM → worker 1", "SIGTERM → 工作进程 1"),
+                      en_zh("its handler exits: its lock is released", "它的处理函数退出: 释放它持有的锁"),
+                      "worker 1", "SIGTERM"),
+        signal_action("term_2", en_zh("SIGTERM → worker 2", "SIGTERM → 工作进程 2"),
+                      en_zh("its handler exits: its lock is released", "它的处理函数退出: 释放它持有的锁"),
+                      "worker 2", "SIGTERM"),
+        signal_action("kill_1", en_zh("SIGKILL → worker 1", "SIGKILL → 工作进程 1"),
+                      en_zh("no handler runs: its lock stays taken, worker 2 waits for ever",
+                            "处理函数不会运行: 锁一直被占用, 工作进程 2 永远等待"), "worker 1", "SIGKILL"),
+    ),
+    processes=lambda p: 3,
+)
+
+CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS, _DEADLOCK)
