@@ -3,6 +3,8 @@ Process objects, the pool, the signals playground, locks and events, deadlock.""
 
 import time
 
+import pytest
+
 from tests.helpers import proc_stat, wait_until
 from tests.test_labs import by_role, events, processes, start
 
@@ -141,3 +143,25 @@ def test_deadlock_cured_by_taking_the_locks_in_the_same_order(client, engine):
     run = start(client, "deadlock", order="same", step=0.1)
     wait_until(lambda: client.get(f"/api/runs/{run['run']}").get_json()["state"] == "ended")
     assert len(said(engine, run["run"], "拿到了两把锁, 完成")) == 2
+
+
+@pytest.mark.parametrize("use", ["processes", "threads"])
+def test_lock_event_with_the_lock_the_total_is_exact(client, engine, use):
+    run = start(client, "lock_event", lock="on", use=use, workers=3, count=20000, wait=0)
+    wait_until(lambda: said(engine, run["run"], "结果 (total)"), timeout=20)
+    assert said(engine, run["run"], "结果 (total): 60000, 应为 (expected) 60000: 正确 (exact)")
+
+
+def test_lock_event_the_event_gates_the_workers(client, engine):
+    run = start(client, "lock_event", lock="off", workers=2, count=2000000, wait=60)
+    rid = run["run"]
+    workers = [by_role(client, rid, f"worker {i}")[0]["pid"] for i in (1, 2)]
+    gated = lambda: all(in_a_futex(processes(client, rid)[pid]) for pid in workers)      # noqa: E731
+    wait_until(gated)                                   # e.wait(): the event is not set yet
+    assert client.post(f"/api/runs/{rid}/actions/set_event").status_code == 200
+    wait_until(lambda: any(processes(client, rid)[pid]["state"] == "R" or processes(client, rid)[pid]["cpu"] > 0
+                           for pid in workers))
+    assert client.post(f"/api/runs/{rid}/actions/clear_event").status_code == 200
+    wait_until(gated)                                   # stopped at their next e.wait()
+    assert not said(engine, rid, "结果 (total)")
+    client.delete(f"/api/runs/{rid}")

@@ -62,3 +62,11 @@ def test_deadlock(run):
     r.wait_for(r"worker 1 拿到了两把锁, 完成")
     r.wait_for(r"worker 2 结束, exitcode 1")
     assert r.finish() == 0
+
+
+def test_lock_event(run):
+    r = run("lock_event", "--lock", "on", "--workers", 2, "--count", 20000, "--wait", 0.2)
+    r.wait_for(r"2 个进程 processes, 共享一个 Value \(共享内存\); lock=on; 每个加 20000 次")
+    r.wait_for(r"父进程 e\.set\(\): 事件已设置")
+    r.wait_for(r"结果 \(total\): 40000, 应为 \(expected\) 40000: 正确 \(exact\)", timeout=20)
+    assert r.finish() == 0

@@ -169,4 +169,48 @@ _DEADLOCK = Lab(
     processes=lambda p: 3,
 )
 
-CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS, _DEADLOCK)
+_LOCK_EVENT = Lab(
+    "lock_event", "lab.experiments.lock_event",
+    title=en_zh("Lock and Event", "锁和事件"),
+    summary=en_zh("Workers add to a shared counter, with and without a Lock; an Event gates them.",
+                  "多个工作进程对共享计数器做加法, 加锁或不加锁; 用事件 (Event) 控制它们。"),
+    explain=en_zh(
+        "The counter is a critical resource, adding one to it the critical section: read the value, compute, "
+        "write it back. Without the lock two workers often read the same value and both write value + 1: "
+        "updates are lost, and the total printed at the end falls short of workers × count. With lock = on, "
+        "with lock: makes them take turns (mutual exclusion): the total is exact, and it takes longer. "
+        "Processes share the counter through a Value (shared memory), threads through a global, as the "
+        "notes' threads do: the race is there for both (a thread switch can land in the middle too). The "
+        "workers wait on an Event before every 1000 additions: they start when the parent sets it (after "
+        "\"wait\" seconds, or with \"set the event\"); \"clear the event\" stops them, asleep in a futex, until it "
+        "is set again (synchronization).",
+        "计数器是临界资源, 对它加一的代码是临界区: 读出值、计算、写回。不加锁时, 两个工作进程常常读到同一个值, "
+        "又都写回 值 + 1: 更新丢失了, 最后打印的结果小于 工作进程数 × 次数。lock = on 时, with lock: 让它们"
+        "轮流进入 (互斥): 结果正确, 但用时更长。进程通过 Value (共享内存) 共享计数器, 线程像笔记中那样通过"
+        "全局变量共享: 两种情况都有竞争 (线程切换也可能发生在中间)。工作进程每做 1000 次加法前等待一个事件: "
+        "父进程设置事件后它们才开始 (\"等待\" 秒后, 或点 \"设置事件\"); \"清除事件\" 让它们停下, 在 futex 中"
+        "睡眠, 直到事件再次被设置 (同步)。"),
+    params=(
+        Param("lock", "choice", "off", choices=("off", "on"), label=en_zh("lock", "加锁"),
+              help=en_zh("with lock: around the critical section, or not", "临界区外面是否加 with lock:")),
+        Param("use", "choice", "processes", choices=("processes", "threads"), label=en_zh("workers are", "工作者"),
+              help=en_zh("processes sharing a Value, or threads sharing a global", "共享 Value 的进程, 或共享全局变量的线程")),
+        Param("workers", "int", 3, 2, 4, label=en_zh("workers", "工作者数"),
+              help=en_zh("how many add to the counter", "对计数器做加法的个数")),
+        Param("count", "int", 1000000, 10000, 2000000, label=en_zh("additions", "加法次数"),
+              help=en_zh("additions per worker", "每个工作者的加法次数")),
+        Param("wait", "float", 3.0, 0.0, 60.0, label=en_zh("wait (s)", "等待 (秒)"),
+              help=en_zh("seconds before the parent sets the event", "父进程设置事件前的秒数")),
+    ),
+    actions=(
+        signal_action("set_event", en_zh("set the event", "设置事件"),
+                      en_zh("SIGUSR1 to the parent: e.set(), the workers go on", "给父进程发 SIGUSR1: e.set(), 工作者继续"),
+                      "parent", "SIGUSR1"),
+        signal_action("clear_event", en_zh("clear the event", "清除事件"),
+                      en_zh("SIGUSR2 to the parent: e.clear(), the workers stop at their next e.wait()",
+                            "给父进程发 SIGUSR2: e.clear(), 工作者在下一次 e.wait() 停下"), "parent", "SIGUSR2"),
+    ),
+    processes=lambda p: 1 + (p["workers"] if p["use"] == "processes" else 0),
+)
+
+CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS, _LOCK_EVENT, _DEADLOCK)
