@@ -311,7 +311,7 @@ def test_zombie_then_wait(run):
     assert stat(child)["ppid"] == r.pid               # a zombie, still its parent's child
     wait_until(lambda: blocked_in(r.pid, *IN_TIME_SLEEP))
     os.kill(r.pid, signal.SIGUSR1)                     # "parent calls wait()"
-    r.wait_for(rf"回收了子进程 {child}, exit status 3")
+    r.wait_for(rf"回收了子进程 {child}, status = 768, os\.WEXITSTATUS\(status\) = 3")
     wait_until(lambda: stat(child) is None)
     assert r.poll() is None                            # the parent sleeps on until --hold
     assert r.finish() == 0

@@ -170,3 +170,19 @@ def test_reset_stops_every_run(client, engine):
     wait_until(lambda: all(len(lab_pids(r, engine.launcher_pid)) >= 2 for r in runs))
     assert client.post("/api/reset").get_json()["stopped"] == runs
     wait_until(lambda: not lab_pids(init=engine.launcher_pid), timeout=1.0)
+
+
+def test_fork_tree_children_stay_z_while_the_root_is_stopped(client, engine):
+    run = start(client, "fork_tree", depth=2, breadth=2)
+    rid = run["run"]
+    wait_until(lambda: len(processes(client, rid)) == 7)
+    root = run["pid"]
+    level1 = [pid for pid, p in processes(client, rid).items() if p["ppid"] == root]
+    assert client.post(f"/api/runs/{rid}/actions/stop_root").status_code == 200
+    assert client.post(f"/api/runs/{rid}/actions/children_finish").status_code == 200
+    # the leaves end, their parents reap them and end: Z under the stopped root
+    wait_until(lambda: [processes(client, rid).get(pid, {}).get("state") for pid in level1] == ["Z", "Z"])
+    assert processes(client, rid)[root]["state"] == "T"
+    assert client.post(f"/api/runs/{rid}/actions/continue_root").status_code == 200
+    wait_until(lambda: client.get(f"/api/runs/{rid}").get_json()["state"] == "ended")
+    assert client.get(f"/api/runs/{rid}").get_json()["exit"] == {"code": 0}

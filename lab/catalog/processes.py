@@ -32,13 +32,17 @@ _FORK_TREE = Lab(
     "fork_tree", "lab.experiments.fork_tree",
     title=en_zh("Fork tree", "进程树"),
     summary=en_zh("Every process above the last level forks `breadth` children, `depth` levels deep.",
-               "每一层的进程各创建 breadth 个子进程, 共 depth 层。"),
+               "除最后一层外, 每个进程各创建 breadth 个子进程, 共 depth 层。"),
     explain=en_zh(
-        "The tree has exactly 1 + b + b² + … + b^depth processes and each PPID points one level up. "
-        "Kill the root and its children become orphans: their PPID changes to lab init. Stop the root "
-        "(STAT T) and its children that finish stay Z until it continues and reaps them.",
-        "进程树恰好有 1 + b + b² + … + b^depth 个进程, 每个进程的 PPID 指向上一层。杀死根进程, 它的子进程"
-        "成为孤儿, PPID 变为 lab init。暂停根进程 (STAT T), 它结束的子进程会一直是 Z, 直到它继续运行并回收它们。"),
+        "The tree has exactly 1 + b + b² + … + b^depth processes and each PPID points one level up. Every "
+        "parent waits for its children (wchan do_wait) and exits once they are reaped; the leaves live \"hold\" "
+        "seconds. Kill the root and its children become orphans: their PPID changes to lab init. Stop the "
+        "root (STAT T), then \"children finish now\": the leaves end, their parents reap them and end too, and "
+        "the root's children stay Z until the root continues and reaps them.",
+        "进程树恰好有 1 + b + b² + … + b^depth 个进程, 每个进程的 PPID 指向上一层。每个父进程等待它的子进程 "
+        "(wchan do_wait), 回收后退出; 叶子进程存活 \"保持\" 秒。杀死根进程, 它的子进程成为孤儿, PPID 变为 "
+        "lab init。先暂停根进程 (STAT T), 再点 \"子进程立即结束\": 叶子进程结束, 它们的父进程回收后也结束, "
+        "根进程的子进程会一直是 Z, 直到根进程继续运行并回收它们。"),
     params=(
         Param("depth", "int", 2, 0, 4, label=en_zh("depth", "深度"),
               help=en_zh("levels below the root", "根进程以下的层数")),
@@ -54,6 +58,10 @@ _FORK_TREE = Lab(
              en_zh("SIGSTOP to the root (STAT T)", "给根进程发 SIGSTOP (STAT T)"), "root", "SIGSTOP"),
         signal_action("continue_root", en_zh("continue", "继续"),
              en_zh("SIGCONT to the root", "给根进程发 SIGCONT"), "root", "SIGCONT"),
+        signal_action("children_finish", en_zh("children finish now", "子进程立即结束"),
+             en_zh("SIGUSR1 below the root: the leaves end (waiting in sigtimedwait), and the tree comes down",
+                   "给根进程以下的进程发 SIGUSR1: 叶子进程结束 (它们在 sigtimedwait 中等待), 进程树随之收起"),
+             "L*", "SIGUSR1"),
     ),
     processes=lambda p: sum(p["breadth"] ** i for i in range(p["depth"] + 1)),
 )
@@ -115,10 +123,12 @@ _ZOMBIE = Lab(
     explain=en_zh(
         "The dead child stays in the process table as Z+ (<defunct>) holding its exit status until the parent "
         "collects it. \"parent calls wait()\" makes the parent's SIGUSR1 handler call os.wait(): it prints the "
-        "pid and exit status 3 and the Z disappears. Kill the parent instead and lab init adopts the zombie "
+        "pid and the status, 768 (the exit status × 256, as the notes say), os.WEXITSTATUS(status) gives the 3, "
+        "and the Z disappears. Kill the parent instead and lab init adopts the zombie "
         "(its PPID changes) and reaps it at once.",
         "已经结束的子进程以 Z+ (<defunct>) 留在进程表中, 保存着退出状态, 直到父进程处理它。"
-        "“父进程调用 wait()” 让父进程的 SIGUSR1 处理函数调用 os.wait(): 打印 pid 和退出状态 3, Z 随之消失。"
+        "“父进程调用 wait()” 让父进程的 SIGUSR1 处理函数调用 os.wait(): 打印 pid 和 status 768 (笔记中说的 "
+        "“状态码*256”), os.WEXITSTATUS(status) 得到 3, Z 随之消失。"
         "如果杀死父进程, lab init 会收养这个僵尸 (PPID 改变) 并立即回收。"),
     params=(hold_param(300, what=en_zh("the parent", "父进程")),),
     actions=(
@@ -169,12 +179,14 @@ _DRIVER_CONDUCTOR = Lab(
         "Ctrl-C: conductor → SIGUSR1 → driver \"老司机开车了\"; Ctrl-\\: conductor → SIGUSR2 → driver "
         "\"车速有点快，系好安全带\"; Ctrl-Z: driver → SIGUSR1 → conductor \"到站了请下车\". The conductor "
         "exits first, the driver reaps it (no Z) and exits too. Both wait in select() on a pipe that "
-        "every signal writes to (see nap() in the source): Python runs a handler between two bytecodes, "
+        "every signal with a Python handler writes a byte to (signal.set_wakeup_fd; see nap() in the source): "
+        "Python runs a handler between two bytecodes, "
         "so a signal that came just before a plain waitpid() would wait with it.",
         "终端按键会发给整个前台进程组 (两者都是 S+), 所以双方各自忽略对方的按键: 司机忽略 SIGINT 和 SIGQUIT, "
         "售票员忽略 SIGTSTP。Ctrl-C: 售票员 → SIGUSR1 → 司机 “老司机开车了”; Ctrl-\\: 售票员 → SIGUSR2 → 司机 "
         "“车速有点快，系好安全带”; Ctrl-Z: 司机 → SIGUSR1 → 售票员 “到站了请下车”。售票员先下车 (子进程先退出), "
-        "司机回收它 (没有 Z) 后也下车。双方都在 select() 里等一个管道, 每个信号都会往里写一个字节 (见源码中的 "
+        "司机回收它 (没有 Z) 后也下车。双方都在 select() 里等一个管道, 每个有 Python 处理函数的信号都会往里写一个字节 "
+        "(signal.set_wakeup_fd; 见源码中的 "
         "nap()): Python 在两条字节码之间才运行信号处理函数, 刚好在 waitpid() 之前到达的信号会跟着它一起等下去。"),
     params=(
         Param("hold", "int", 300, 1, 600, label=en_zh("ride (s)", "行程 (秒)"),
@@ -240,10 +252,12 @@ _PRIORITY = Lab(
     explain=en_zh(
         "The workers compete for one CPU, so the scheduler shares it by weight: each step of nice is worth "
         "about 10%, and %CPU follows. A worker with nice > 0 shows N in STAT (RN while it runs), one below 0 "
-        "shows < (only root may raise priority); PRI is 20 + nice. Renice a worker while it runs and watch "
+        "shows < (only root may raise priority). The PRI column is ps's: 19 − nice here (19, 14, 9 for nice 0, "
+        "5, 10); the details' priority is the kernel's, top's PR: 20 + nice. Renice a worker while it runs and watch "
         "its share change. The lab stops by itself.",
         "工作进程争用同一个 CPU, 调度器按权重分配: nice 每差 1 大约差 10%, %CPU 随之变化。nice > 0 的进程 "
-        "STAT 中有 N (运行时为 RN), 小于 0 的有 < (只有 root 能提高优先级); PRI = 20 + nice。在运行中给某个"
+        "STAT 中有 N (运行时为 RN), 小于 0 的有 < (只有 root 能提高优先级)。PRI 列是 ps 的: 这里为 19 − nice "
+        "(nice 0、5、10 时为 19、14、9); 详情中的 priority 是内核的, 即 top 的 PR: 20 + nice。在运行中给某个"
         "工作进程 renice, 观察它的份额变化。实验会自动结束。"),
     params=(
         Param("workers", "int", 3, 2, 4, label=en_zh("workers", "工作进程"),

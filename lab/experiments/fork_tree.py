@@ -16,21 +16,24 @@ has 1 + b + b^2 + ... + b^depth processes.  From the notes: forking siblings
 is done on the ``pid > 0`` side (the parent forks again), going one level
 down on the ``pid == 0`` side (the child forks its own children).
 
-Everyone then sleeps for --hold seconds and each parent waits for its own
-children, so nobody is left a zombie.  Kill the root and its children become
-orphans; stop it (SIGSTOP) and watch its finished children stay Z until it
-continues and reaps them.
+The leaves then live --hold seconds, and every parent waits for its own
+children (os.waitpid) and exits once they are reaped, so nobody is left a
+zombie and the tree comes down from the leaves up.  Kill the root and its
+children become orphans.  SIGUSR1 to a leaf makes it finish at once (it
+waits with signal.sigtimedwait, so SIGUSR1 shows as blocked, then
+pending): stop the root (SIGSTOP), make the leaves finish, and the root's
+children, done too, stay Z until the root continues and reaps them.
 """
 import argparse
 import os
 import signal
-import time
 
 from lab.report import say, set_role
 
 
 def grow(level, path, args):
-    """Be one process of the tree: say who we are, fork the next level, sleep, reap."""
+    """Be one process of the tree: say who we are, fork the next level; a leaf
+    lives --hold seconds (or until SIGUSR1), a parent reaps its children."""
     name = f"L{level} #{path}" if path else "root"
     set_role(name)
     say(f"level {level} {name:<10} pid={os.getpid()} ppid={os.getppid()}")
@@ -48,18 +51,22 @@ def grow(level, path, args):
                     os._exit(0)
             children.append(pid)
 
-    time.sleep(args.hold)
+    if not children:
+        if signal.sigtimedwait({signal.SIGUSR1}, args.hold):
+            say(f"{name} pid={os.getpid()}: SIGUSR1, finishing now")
+        return
     for pid in children:
-        os.waitpid(pid, 0)  # each parent reaps its own children
+        os.waitpid(pid, 0)  # each parent reaps its own children, as each finishes
 
 
 def main():
     parser = argparse.ArgumentParser(description="a fork tree: every level forks --breadth children")
     parser.add_argument("--depth", type=int, default=2, choices=range(0, 5), help="levels below the root (0-4)")
     parser.add_argument("--breadth", type=int, default=2, choices=range(1, 5), help="children per process (1-4)")
-    parser.add_argument("--hold", type=float, default=300, help="seconds every process sleeps (default 300)")
+    parser.add_argument("--hold", type=float, default=300, help="seconds the leaves live (default 300)")
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the whole tree at once
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})   # kept for sigtimedwait, in every process
 
     total = sum(args.breadth ** i for i in range(args.depth + 1))
     say(f"depth {args.depth}, breadth {args.breadth}: {total} processes")

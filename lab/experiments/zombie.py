@@ -8,7 +8,7 @@
     10764 10762 Z    [python] <defunct>
     $ kill -USR1 10762
     父进程收到 SIGUSR1 → os.wait()  (the parent calls wait())
-    回收了子进程 10764, exit status 3  (the zombie is gone)
+    回收了子进程 10764, status = 768, os.WEXITSTATUS(status) = 3  (the exit status is status // 256; the zombie is gone)
 
 "子进程先于父进程退出, 父进程没有处理子进程退出状态": the child is dead but its
 PCB (pid, exit status) stays in the kernel until the parent collects it.
@@ -16,7 +16,8 @@ PCB (pid, exit status) stays in the kernel until the parent collects it.
 ``<defunct>``.  You cannot kill a zombie, it is already dead.
 
 - ``kill -USR1 <parent>``: the parent's handler calls os.wait(), prints the
-  child's pid and exit status (3), and the Z is gone.
+  child's pid and its status, 768, which os.WEXITSTATUS turns into the exit
+  status 3 (the notes: "status 退出的子进程状态码*256"), and the Z is gone.
 - ``kill -9 <parent>``: the zombie is adopted (by PID 1, or lab init under the
   dashboard), which reaps it at once.
 """
@@ -42,7 +43,8 @@ def collect(sig, frame):
         sig = os.WTERMSIG(status)     # strsignal: Python has no name for SIGRTMIN+1 …
         say(f"回收了子进程 {pid}, killed by signal {sig} ({signal.strsignal(sig)})")
     else:
-        say(f"回收了子进程 {pid}, exit status {os.WEXITSTATUS(status)}  (the zombie is gone)")
+        say(f"回收了子进程 {pid}, status = {status}, os.WEXITSTATUS(status) = {os.WEXITSTATUS(status)}  "
+            "(the exit status is status // 256; the zombie is gone)")
 
 
 def main():
@@ -64,7 +66,8 @@ def main():
     time.sleep(args.hold)
     try:
         pid, status = os.wait()  # time is up: reap it now if nobody asked before
-        say(f"时间到, 父进程回收子进程 {pid}, exit status {os.WEXITSTATUS(status)}  (reaped at the end)")
+        say(f"时间到, 父进程回收子进程 {pid}, status = {status}, os.WEXITSTATUS(status) = {os.WEXITSTATUS(status)}  "
+            "(reaped at the end)")
     except ChildProcessError:
         pass
     say(f"父进程 {os.getpid()} 退出  (the parent exits)")

@@ -2,10 +2,11 @@
 // Every text is {en, zh}; pick one with L() from i18n.js.
 
 export const STATES = {
-  R: { en: 'running or runnable', zh: '运行中或可运行' },
-  S: { en: 'sleeping: waiting for something (interruptible)', zh: '睡眠: 等待某个事件 (可中断)' },
-  D: { en: 'uninterruptible sleep (usually disk I/O)', zh: '不可中断睡眠 (通常是磁盘 I/O)' },
-  T: { en: 'stopped by a job-control signal (SIGSTOP, SIGTSTP…)', zh: '已暂停: 被作业控制信号停止 (SIGSTOP、SIGTSTP…)' },
+  // The notes' 三态 (就绪, 运行, 等待): R is 就绪态 or 运行态, S, D and T are kinds of 等待态.
+  R: { en: 'running or runnable (the notes\' ready or running state)', zh: '运行中或可运行 (就绪态或运行态)' },
+  S: { en: 'sleeping: waiting for something, interruptible (a waiting state)', zh: '睡眠: 等待某个事件, 可中断 (等待态)' },
+  D: { en: 'uninterruptible sleep, usually disk I/O (a waiting state)', zh: '不可中断睡眠, 通常是磁盘 I/O (等待态)' },
+  T: { en: 'stopped by a job-control signal (SIGSTOP, SIGTSTP…; a waiting state)', zh: '已暂停: 被作业控制信号停止 (SIGSTOP、SIGTSTP…; 等待态)' },
   t: { en: 'stopped by a debugger (traced)', zh: '被调试器暂停 (跟踪中)' },
   Z: { en: 'zombie: it has exited, but its parent has not wait()ed for it yet', zh: '僵尸: 已经退出, 但父进程还没有 wait() 回收它' },
   X: { en: 'dead (being removed)', zh: '已死亡 (正在被移除)' },

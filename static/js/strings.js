@@ -172,7 +172,7 @@ export const ZH = {
   'hdr.watchOnlyToken': '此页面可以观看实验, 但不能操作: 需要老师带令牌的链接 (?token=…)。',
   'view.tree': '进程树', 'view.table': 'ps', 'view.sockets': '套接字', 'side.process': '进程', 'side.source': '源代码',
   'dock.terminal': '终端', 'dock.events': '事件',
-  'legend.R': '运行', 'legend.S': '睡眠', 'legend.D': '不可中断', 'legend.T': '暂停', 'legend.Z': '僵尸',
+  'legend.R': '运行/就绪', 'legend.S': '睡眠 (等待)', 'legend.D': '不可中断 (等待)', 'legend.T': '暂停 (等待)', 'legend.Z': '僵尸',
   'legend.orphan': '孤儿',
   'zoom.label': '缩放', 'zoom.out': '缩小', 'zoom.in': '放大', 'zoom.auto': '自动', 'zoom.fit': '全部',
   'zoom.autoTitle': '适应宽度, 保持文字可读', 'zoom.fitTitle': '显示整棵树',
