@@ -100,7 +100,7 @@ _SIGNALS = Lab(
         "is one clock only: a second alarm() replaces the first and returns the seconds that were left. "
         "signal.pause() sleeps until a signal is handled. With SIGALRM back to SIG_DFL, the alarm ends the "
         "process (\"Alarm clock\"). Send any signal from the signal picker, too.",
-        "一个进程 (角色: playground) 在提示符后等待命令。开始时 SIGINT、SIGUSR1、SIGALRM 由处理函数处理, "
+        "一个进程 (角色: 信号演示进程) 在提示符后等待命令。开始时 SIGINT、SIGUSR1、SIGALRM 由处理函数处理, "
         "SIGQUIT 被忽略: 详情中的 caught 和 ignored 掩码就是这样, 并随每次修改而变化。处理 SIGKILL 或 "
         "SIGSTOP 会失败: 内核不允许任何进程处理它们。SIGINT 被处理时, Ctrl-C 运行处理函数, 进程继续; "
         "被忽略时什么也不发生; 默认处理则结束进程。signal.alarm(n) 在 n 秒后给自己发送 SIGALRM, 而且一个"
