@@ -24,7 +24,7 @@ import socket
 # a run's start and end, the greeting.  Replies to the app's requests are
 # never dropped either, and go before whatever else waits: a request is
 # waited for, and a reply says nothing of the order of events.
-HELD = frozenset({"hello", "started", "ended", "resync"})
+HELD = frozenset({"hello", "started", "ended"})
 URGENT = "reply"
 
 

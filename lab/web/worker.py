@@ -193,8 +193,7 @@ class DashboardWorker(ThreadWorker):
             while len(self.draining) >= self.max_heads:
                 oldest = next(iter(self.draining))
                 del self.draining[oldest]
-                self.nr_conns -= 1
-                TConn.close(oldest)
+                self.drop(oldest)
             self.draining[conn] = None
             return
         buffered = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
@@ -210,8 +209,7 @@ class DashboardWorker(ThreadWorker):
         while len(self.heads) >= self.max_heads:
             oldest = next(iter(self.heads))
             self.forget_head(oldest)
-            self.nr_conns -= 1
-            TConn.close(oldest)
+            self.drop(oldest)
         self.heads[conn] = None
         conn.sock.setblocking(False)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_head_data, conn))
@@ -223,8 +221,7 @@ class DashboardWorker(ThreadWorker):
         if self.heads:
             oldest = next(iter(self.heads))
             self.forget_head(oldest)
-            self.nr_conns -= 1
-            TConn.close(oldest)
+            self.drop(oldest)
         elif self.closing:
             self.stop_lingering(next(iter(self.closing)))
         elif self.spare is not None:
@@ -248,8 +245,7 @@ class DashboardWorker(ThreadWorker):
             data = b""
         if not data:                 # the client left mid-request
             self.forget_head(conn)
-            self.nr_conns -= 1
-            TConn.close(conn)
+            self.drop(conn)
             return
         try:
             ready = conn.head.feed(data)
@@ -280,6 +276,11 @@ class DashboardWorker(ThreadWorker):
         conn.parser.unreader.unread(conn.head.take())
         conn.head, conn.data_ready, conn.complete = None, True, True
         self.enqueue_req(conn)
+
+    def drop(self, conn):
+        """Give a connection up at once: it no longer counts, and is closed."""
+        self.nr_conns -= 1
+        TConn.close(conn)
 
     def refuse(self, conn, refusal):
         """Answer a request that cannot be taken (no thread needed: it is small)."""
@@ -343,8 +344,7 @@ class DashboardWorker(ThreadWorker):
                 self.enqueue_req(conn)
             elif conn.deadline <= now:
                 del self.draining[conn]
-                self.nr_conns -= 1
-                TConn.close(conn)
+                self.drop(conn)
 
     def handle_request(self, req, conn):
         """In a thread, with the request in hand: its reply may wait IO_TIMEOUT

@@ -4,6 +4,7 @@
 // cookies of 127.0.0.1 to every port of 127.0.0.1, any other user's server's too.
 
 const KEY = 'proclab.token';
+let remembered = null;       // kept here too: where sessionStorage is off
 
 // ?token=… leaves the address bar (and the history) as soon as the page has it.
 export function takeFromUrl() {
@@ -16,7 +17,7 @@ export function takeFromUrl() {
   return token;
 }
 
-export function token() {
+function stored() {
   try { return sessionStorage.getItem(KEY); } catch { return null; }
 }
 
@@ -28,7 +29,6 @@ export function keep(value) {
   remembered = value || null;
 }
 
-let remembered = null;
 export function current() {
-  return remembered || token();
+  return remembered || stored();
 }
