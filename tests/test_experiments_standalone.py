@@ -244,7 +244,7 @@ def test_fork_basics(run):
 
 def test_fork_tree_depth2_breadth3(run):
     r = run("fork_tree", "--depth", 2, "--breadth", 3, "--hold", 4)
-    found = r.wait_for(r"level (\d) (\S+(?: #\S+)?)\s+pid=(\d+) ppid=(\d+)", count=13)
+    found = r.wait_for(r"第 (\d) 层 \(level \d\) (\S+(?: #\S+)?)\s+pid=(\d+) ppid=(\d+)", count=13)
     procs = {int(m[3]): (int(m[1]), m[2], int(m[4])) for m in found}
     assert len(found) == len(procs) == 13
     levels = {pid: level for pid, (level, _, _) in procs.items()}
@@ -267,7 +267,8 @@ def test_fork_tree_depth2_breadth3(run):
 
 def test_fork_loop_makes_2_to_the_n(run):
     r = run("fork_loop", "--n", 3, "--hold", 3)
-    found = r.wait_for(r"(root|child [PC]+)\s+pid=(\d+) ppid=(\d+) fork\(\) gave ([PC ]+)$", count=8)
+    found = r.wait_for(r"(根进程 root|子进程 child [PC]+)\s+pid=(\d+) ppid=(\d+) 每轮 fork\(\) 返回 \(gave\): ([PC ]+)$",
+                       count=8)
     pids = {int(m[2]): int(m[3]) for m in found}
     assert len(pids) == 8
     assert {m[4].replace(" ", "") for m in found} == {f"{i:03b}".replace("0", "P").replace("1", "C")
@@ -348,19 +349,20 @@ def test_zombie_fixes_never_leave_a_zombie(run, fix):
     while not r.eof:
         r.pump(0.05)
     assert r.status == 0, r.text()
-    workers = r.wait_for(r"(?:child|grandchild) (\d) \(pid (\d+)\) working", count=6)
+    workers = r.wait_for(r"(?:子进程|二级子进程) (\d) \(pid (\d+)\) 工作 \d/\d  \((?:child|grandchild) \1 working\)",
+                         count=6)
     assert {int(m[1]) for m in workers} == {1, 2, 3}
     if fix in ("wait", "waitpid", "sigchld_handler"):
-        reaped = r.wait_for(r"parent reaped child pid=(\d+), exit status (\d)", count=3)
+        reaped = r.wait_for(r"父进程回收子进程 pid=(\d+), exit status (\d)", count=3)
         assert sorted(int(m[2]) for m in reaped) == [1, 2, 3]
     elif fix == "double_fork":
-        reaped = r.wait_for(r"parent reaped child pid=(\d+), exit status 0", count=3)
+        reaped = r.wait_for(r"父进程回收子进程 pid=(\d+), exit status 0", count=3)
         grandchildren = {int(m[2]) for m in workers}
         assert orphans == grandchildren      # the grandchildren were orphans, adopted by us
         assert adopted == {pid: code for pid, code in
                            ((int(m[2]), int(m[1])) for m in workers)}
     else:
-        assert "parent reaped" not in r.text()        # SIG_IGN: the status is lost
+        assert "父进程回收子进程" not in r.text()        # SIG_IGN: the status is lost
 
 
 # ---- signals: driver and conductor ---------------------------------------------
@@ -449,23 +451,24 @@ def test_driver_conductor_signals_to_one_process(run):
 def test_semaphore_never_more_than_k_holders(run):
     k, n, rounds = 2, 5, 3
     r = run("semaphore", "--k", k, "--n", n, "--hold", 0.3, "--rounds", rounds)
-    r.wait_for(r"worker \d acquired")
+    r.wait_for(r"工作进程 \d acquire\(\)")
     wait_until(lambda: blocked_in(r.pid, "wait"))           # in join()
     os.kill(r.pid, signal.SIGUSR1)                          # "show the value"
-    r.wait_for(r"parent: semaphore value now [0-2]$")
+    r.wait_for(r"父进程 sem\.get_value\(\): 信号量现在为 ([0-2])  \(semaphore value now \1\)$")
     workers = [pid for pid, st in r.members().items() if st["ppid"] == r.pid]
     assert len(workers) == n                                # plain fork: no helper processes
     ready = wait_until(lambda: [pid for pid in workers if catches(pid, signal.SIGUSR2)])
     os.kill(ready[0], signal.SIGUSR2)                       # "slower"
-    r.wait_for(r"worker \d acquired \(value now \d\), holds it 0.6 s")
+    r.wait_for(r"工作进程 \d acquire\(\): 信号量减一, 现在为 \d, 持有 0.6 秒")
     assert r.finish(timeout=30) == 0
 
     holders, most = set(), 0
     for line in r.lines:
-        m = re.fullmatch(r"worker (\d) (acquired|released)(?: \(value now (\d)\), holds it [\d.]+ s)?", line)
+        m = re.fullmatch(r"工作进程 (\d) (acquire|release)\(\): 信号量(?:减一, 现在为 (\d), 持有 ([\d.]+) 秒|加一)"
+                         r"  \(worker \1 (?:acquired, value now \3, holds it \4 s|released)\)", line)
         if not m:
             continue
-        if m[2] == "acquired":
+        if m[2] == "acquire":
             assert m[1] not in holders and 0 <= int(m[3]) < k
             holders.add(m[1])
         else:
@@ -473,8 +476,8 @@ def test_semaphore_never_more_than_k_holders(run):
         most = max(most, len(holders))
         assert len(holders) <= k, r.text()
     assert most == k and not holders
-    assert sum("acquired" in line for line in r.lines) == n * rounds
-    assert r.lines[-1] == f"parent: all workers done, semaphore value {k}"
+    assert sum("acquire()" in line for line in r.lines) == n * rounds
+    assert r.lines[-1] == f"父进程: 工作进程全部结束, 信号量的值为 {k}  (all workers done, semaphore value {k})"
 
 
 # ---- every lab: runs, ends cleanly, reaps, names every process -------------------------

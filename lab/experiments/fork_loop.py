@@ -1,12 +1,12 @@
 """fork_loop: why ``for i in range(n): os.fork()`` makes 2^n processes.
 
-    $ python -m lab.experiments.fork_loop --n 2 --hold 3
-    root pid=10416: for i in range(2): os.fork()  →  4 processes
-    root         pid=10416 ppid=10252 fork() gave P P
-    child PC     pid=10418 ppid=10416 fork() gave P C
-    child C      pid=10417 ppid=10416 fork() gave C P
-    child CC     pid=10419 ppid=10417 fork() gave C C
-    root 10416: all children reaped, exiting
+    $ python -m lab.experiments.fork_loop --n 2 --hold 1
+    根进程 root pid=29530: for i in range(2): os.fork()  →  4 个进程  (4 processes)
+    根进程 root         pid=29530 ppid=29487 每轮 fork() 返回 (gave): P P
+    子进程 child PC     pid=29532 ppid=29530 每轮 fork() 返回 (gave): P C
+    子进程 child CC     pid=29533 ppid=29531 每轮 fork() 返回 (gave): C C
+    子进程 child C      pid=29531 ppid=29530 每轮 fork() 返回 (gave): C P
+    根进程 29530: 子进程全部回收, 退出  (all children reaped, exiting)
 
 Every child starts right after the fork() that made it, *inside the loop*,
 so it runs the remaining rounds too: after round 0 there are 2 processes,
@@ -35,8 +35,10 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends them all at once
 
     set_role("root")
-    say(f"root pid={os.getpid()}: for i in range({args.n}): os.fork()  →  {2 ** args.n} processes")
+    say(f"根进程 root pid={os.getpid()}: for i in range({args.n}): os.fork()  →  {2 ** args.n} 个进程"
+        f"  ({2 ** args.n} processes)")
     name = "root"
+    label = "根进程 root"   # the role's name in the notes' words, for the output
     results = ""      # what fork() returned to this process, round by round
     children = []     # the children this process made itself (it must reap them)
     for i in range(args.n):
@@ -44,19 +46,20 @@ def main():
         if pid == 0:
             results += "C"
             name = f"child {results}"
+            label = f"子进程 {name}"
             set_role(name)
             children = []  # a newborn has no children yet (the list was copied from its parent)
         else:
             results += "P"
             children.append(pid)
 
-    say(f"{name:<12} pid={os.getpid()} ppid={os.getppid()} fork() gave {' '.join(results)}")
+    say(f"{label:<16} pid={os.getpid()} ppid={os.getppid()} 每轮 fork() 返回 (gave): {' '.join(results)}")
     time.sleep(args.hold)
     for pid in children:
         os.waitpid(pid, 0)
     if name != "root":
         os._exit(0)
-    say(f"root {os.getpid()}: all children reaped, exiting")
+    say(f"根进程 {os.getpid()}: 子进程全部回收, 退出  (all children reaped, exiting)")
 
 
 if __name__ == "__main__":

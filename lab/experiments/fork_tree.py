@@ -1,15 +1,15 @@
 """fork_tree: a process tree of a given depth and breadth, built with os.fork().
 
-    $ python -m lab.experiments.fork_tree --depth 2 --breadth 2 --hold 3
-    depth 2, breadth 2: 7 processes
-    level 0 root       pid=10409 ppid=10252
-    level 1 L1 #1      pid=10410 ppid=10409
-    level 1 L1 #2      pid=10411 ppid=10409
-    level 2 L2 #1.1    pid=10412 ppid=10410
-    level 2 L2 #2.1    pid=10413 ppid=10411
-    level 2 L2 #2.2    pid=10414 ppid=10411
-    level 2 L2 #1.2    pid=10415 ppid=10410
-    root 10409: all children reaped, exiting
+    $ python -m lab.experiments.fork_tree --depth 2 --breadth 2 --hold 1
+    进程树 depth 2, breadth 2: 共 7 个进程  (7 processes)
+    第 0 层 (level 0) root       pid=29776 ppid=29731
+    第 1 层 (level 1) L1 #1      pid=29777 ppid=29776
+    第 2 层 (level 2) L2 #1.1    pid=29779 ppid=29777
+    第 1 层 (level 1) L1 #2      pid=29778 ppid=29776
+    第 2 层 (level 2) L2 #1.2    pid=29780 ppid=29777
+    第 2 层 (level 2) L2 #2.1    pid=29781 ppid=29778
+    第 2 层 (level 2) L2 #2.2    pid=29782 ppid=29778
+    根进程 29776: 子进程全部回收, 退出  (all children reaped, exiting)
 
 Every process on a level below --depth forks --breadth children, so the tree
 has 1 + b + b^2 + ... + b^depth processes.  From the notes: forking siblings
@@ -21,8 +21,12 @@ children (os.waitpid) and exits once they are reaped, so nobody is left a
 zombie and the tree comes down from the leaves up.  Kill the root and its
 children become orphans.  SIGUSR1 to a leaf makes it finish at once (it
 waits with signal.sigtimedwait, so SIGUSR1 shows as blocked, then
-pending): stop the root (SIGSTOP), make the leaves finish, and the root's
-children, done too, stay Z until the root continues and reaps them.
+pending); it says so:
+
+    L1 #1 pid=29785: 收到 SIGUSR1, 马上结束  (SIGUSR1, finishing now)
+
+Stop the root (SIGSTOP), make the leaves finish, and the root's children,
+done too, stay Z until the root continues and reaps them.
 """
 import argparse
 import os
@@ -36,7 +40,7 @@ def grow(level, path, args):
     lives --hold seconds (or until SIGUSR1), a parent reaps its children."""
     name = f"L{level} #{path}" if path else "root"
     set_role(name)
-    say(f"level {level} {name:<10} pid={os.getpid()} ppid={os.getppid()}")
+    say(f"第 {level} 层 (level {level}) {name:<10} pid={os.getpid()} ppid={os.getppid()}")
 
     children = []
     if level < args.depth:
@@ -53,7 +57,7 @@ def grow(level, path, args):
 
     if not children:
         if signal.sigtimedwait({signal.SIGUSR1}, args.hold):
-            say(f"{name} pid={os.getpid()}: SIGUSR1, finishing now")
+            say(f"{name} pid={os.getpid()}: 收到 SIGUSR1, 马上结束  (SIGUSR1, finishing now)")
         return
     for pid in children:
         os.waitpid(pid, 0)  # each parent reaps its own children, as each finishes
@@ -69,9 +73,9 @@ def main():
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})   # kept for sigtimedwait, in every process
 
     total = sum(args.breadth ** i for i in range(args.depth + 1))
-    say(f"depth {args.depth}, breadth {args.breadth}: {total} processes")
+    say(f"进程树 depth {args.depth}, breadth {args.breadth}: 共 {total} 个进程  ({total} processes)")
     grow(0, "", args)
-    say(f"root {os.getpid()}: all children reaped, exiting")
+    say(f"根进程 {os.getpid()}: 子进程全部回收, 退出  (all children reaped, exiting)")
 
 
 if __name__ == "__main__":

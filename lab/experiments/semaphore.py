@@ -1,23 +1,25 @@
 """semaphore: multiprocessing.Semaphore(k) shared by n workers (信号量).
 
     $ python -m lab.experiments.semaphore --k 2 --n 3 --hold 0.5 --rounds 1
-    parent pid=10861: Semaphore(2) shared by 3 workers
-    worker 2 acquired (value now 1), holds it 0.5 s
-    worker 1 acquired (value now 0), holds it 0.5 s
-    worker 2 released
-    worker 3 acquired (value now 0), holds it 0.5 s
-    worker 1 released
-    worker 3 released
-    parent: all workers done, semaphore value 2
+    父进程 pid=29132: 信号量 Semaphore(2), 3 个工作进程共享  (shared by 3 workers)
+    工作进程 1 acquire(): 信号量减一, 现在为 1, 持有 0.5 秒  (worker 1 acquired, value now 1, holds it 0.5 s)
+    工作进程 2 acquire(): 信号量减一, 现在为 0, 持有 0.5 秒  (worker 2 acquired, value now 0, holds it 0.5 s)
+    工作进程 1 release(): 信号量加一  (worker 1 released)
+    工作进程 2 release(): 信号量加一  (worker 2 released)
+    工作进程 3 acquire(): 信号量减一, 现在为 1, 持有 0.5 秒  (worker 3 acquired, value now 1, holds it 0.5 s)
+    工作进程 3 release(): 信号量加一  (worker 3 released)
+    父进程: 工作进程全部结束, 信号量的值为 2  (all workers done, semaphore value 2)
 
 "sem.acquire() 信号量数量减一, 信号量为0时阻塞; sem.release() 信号量加一":
 at most k workers hold the semaphore at a time; the others sleep in
 acquire() (STAT S, waiting in a futex) until someone releases.
 
-Each worker says "acquired" only after acquire() returned and "released"
-just before release(), so the printed holders never exceed k.
+Each worker prints its acquire() line ("acquired") only after acquire()
+returned and its release() line ("released") just before release(), so the
+printed holders never exceed k.
 
-Signals: SIGUSR1 to the parent prints sem.get_value(); SIGUSR1 / SIGUSR2 to
+Signals: SIGUSR1 to the parent prints sem.get_value() ("父进程 sem.get_value():
+信号量现在为 0  (semaphore value now 0)"); SIGUSR1 / SIGUSR2 to
 a worker halves / doubles how long it holds the semaphore (0.1 to 10 s), from
 its next turn on.
 """
@@ -35,7 +37,8 @@ me = 0         # the worker's number
 
 
 def show_value(sig, frame):
-    say(f"parent: semaphore value now {sem.get_value()}")
+    value = sem.get_value()
+    say(f"父进程 sem.get_value(): 信号量现在为 {value}  (semaphore value now {value})")
 
 
 # A worker's handlers only change a number (the next "acquired" line shows it):
@@ -58,9 +61,11 @@ def worker(number, seconds, rounds):
     set_role(f"worker {me}")
     for _ in range(rounds):
         sem.acquire()  # value - 1, or sleep while it is 0
-        say(f"worker {me} acquired (value now {sem.get_value()}), holds it {hold:g} s")
+        value, seconds = sem.get_value(), hold   # read once: both halves of the line agree
+        say(f"工作进程 {me} acquire(): 信号量减一, 现在为 {value}, 持有 {seconds:g} 秒"
+            f"  (worker {me} acquired, value now {value}, holds it {seconds:g} s)")
         time.sleep(hold)  # the work done while holding the semaphore
-        say(f"worker {me} released")
+        say(f"工作进程 {me} release(): 信号量加一  (worker {me} released)")
         sem.release()  # value + 1, wakes up one sleeper
 
 
@@ -80,14 +85,16 @@ def main():
     sem = ctx.Semaphore(args.k)
     signal.signal(signal.SIGUSR1, show_value)
     set_role("parent")
-    say(f"parent pid={os.getpid()}: Semaphore({args.k}) shared by {args.n} workers")
+    say(f"父进程 pid={os.getpid()}: 信号量 Semaphore({args.k}), {args.n} 个工作进程共享"
+        f"  (shared by {args.n} workers)")
     workers = [ctx.Process(target=worker, args=(i, args.hold, args.rounds), name=f"worker {i}")
                for i in range(1, args.n + 1)]
     for p in workers:
         p.start()
     for p in workers:
         p.join()  # join() reaps: no zombies
-    say(f"parent: all workers done, semaphore value {sem.get_value()}")
+    value = sem.get_value()
+    say(f"父进程: 工作进程全部结束, 信号量的值为 {value}  (all workers done, semaphore value {value})")
 
 
 if __name__ == "__main__":

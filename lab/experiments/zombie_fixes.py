@@ -1,22 +1,24 @@
 """zombie_fixes: the cures for zombies from the notes (如何避免僵尸进程产生).
 
     $ python -m lab.experiments.zombie_fixes --fix waitpid --children 2 --step 0.5 --hold 2
-    parent pid=10780: fix = waitpid
-    child 1 (pid 10781) working 1/1
-    child 2 (pid 10782) working 1/2
-    child 1 (pid 10781) exit(1)
-    child 2 (pid 10782) working 2/2
-    parent reaped child pid=10781, exit status 1
-    child 2 (pid 10782) exit(2)
-    parent reaped child pid=10782, exit status 2
-    parent 10780 exits, no zombie left
+    父进程 pid=28891: fix = waitpid, os.waitpid(-1, WNOHANG) 非阻塞回收子进程  (how this parent avoids zombies)
+    子进程 1 (pid 28892) 工作 1/1  (child 1 working)
+    子进程 2 (pid 28893) 工作 1/2  (child 2 working)
+    子进程 1 (pid 28892) 退出, exit(1)  (child 1 exits)
+    子进程 2 (pid 28893) 工作 2/2  (child 2 working)
+    父进程回收子进程 pid=28892, exit status 1  (the parent reaped its child)
+    子进程 2 (pid 28893) 退出, exit(2)  (child 2 exits)
+    父进程回收子进程 pid=28893, exit status 2  (the parent reaped its child)
+    父进程 28891 退出, 没有留下僵尸进程  (the parent exits, no zombie left)
 
     $ python -m lab.experiments.zombie_fixes --fix double_fork --children 2 --step 0.5 --hold 2
+    父进程 pid=28978: fix = double_fork, 创建二级子进程  (how this parent avoids zombies)
+    子进程 1 (pid 28979) 创建二级子进程后马上退出  (child 1 forked a grandchild and exits at once)
+    二级子进程 1 (pid 28981) 工作 1/1  (grandchild 1 working)
     ...
-    child 1 (pid 10818) forked a grandchild and exits at once
-    parent reaped child pid=10818, exit status 0
+    父进程回收子进程 pid=28979, exit status 0  (the parent reaped its child)
     ...
-    grandchild 1 (pid 10820) exit(1), reaped by its adopter 1
+    二级子进程 1 (pid 28981) exit(1), 由收养它的 1 回收  (grandchild 1 exits, reaped by its adopter)
 
 --fix chooses the cure; child i works i steps of --step seconds, then exit(i):
 
@@ -41,16 +43,23 @@ import time
 from lab.report import say, set_role
 
 FIXES = ("wait", "waitpid", "sigchld_ign", "sigchld_handler", "double_fork")
+HOW = {  # the cure in the notes' words, for the parent's first line
+    "wait": "os.wait() 阻塞等待回收子进程",
+    "waitpid": "os.waitpid(-1, WNOHANG) 非阻塞回收子进程",
+    "sigchld_ign": "signal(SIGCHLD, SIG_IGN), 子进程退出时由系统自动处理",
+    "sigchld_handler": "SIGCHLD 信号处理函数回收子进程",
+    "double_fork": "创建二级子进程",
+}
 
 
-def work(who, steps, step):
+def work(who, who_en, steps, step):
     for k in range(1, steps + 1):
-        say(f"{who} (pid {os.getpid()}) working {k}/{steps}")
+        say(f"{who} (pid {os.getpid()}) 工作 {k}/{steps}  ({who_en} working)")
         time.sleep(step)
 
 
 def reaped(pid, status):
-    say(f"parent reaped child pid={pid}, exit status {os.WEXITSTATUS(status)}")
+    say(f"父进程回收子进程 pid={pid}, exit status {os.WEXITSTATUS(status)}  (the parent reaped its child)")
 
 
 def on_sigchld(sig, frame):
@@ -73,14 +82,16 @@ def spawn(i, args, deadline):
     if args.fix == "double_fork":
         if os.fork() == 0:
             set_role(f"grandchild {i}")
-            work(f"grandchild {i}", i, args.step)
+            work(f"二级子进程 {i}", f"grandchild {i}", i, args.step)
             time.sleep(max(0, deadline - time.monotonic()))
-            say(f"grandchild {i} (pid {os.getpid()}) exit({i}), reaped by its adopter {os.getppid()}")
+            say(f"二级子进程 {i} (pid {os.getpid()}) exit({i}), 由收养它的 {os.getppid()} 回收"
+                f"  (grandchild {i} exits, reaped by its adopter)")
             os._exit(i)
-        say(f"child {i} (pid {os.getpid()}) forked a grandchild and exits at once")
+        say(f"子进程 {i} (pid {os.getpid()}) 创建二级子进程后马上退出"
+            f"  (child {i} forked a grandchild and exits at once)")
         os._exit(0)
-    work(f"child {i}", i, args.step)
-    say(f"child {i} (pid {os.getpid()}) exit({i})")
+    work(f"子进程 {i}", f"child {i}", i, args.step)
+    say(f"子进程 {i} (pid {os.getpid()}) 退出, exit({i})  (child {i} exits)")
     os._exit(i)
 
 
@@ -100,7 +111,7 @@ def main():
     elif args.fix == "sigchld_handler":
         signal.signal(signal.SIGCHLD, on_sigchld)
     set_role("parent")
-    say(f"parent pid={os.getpid()}: fix = {args.fix}")
+    say(f"父进程 pid={os.getpid()}: fix = {args.fix}, {HOW[args.fix]}  (how this parent avoids zombies)")
     pids = [spawn(i, args, deadline) for i in range(1, args.children + 1)]
 
     if args.fix in ("wait", "double_fork"):
@@ -116,7 +127,8 @@ def main():
             else:
                 time.sleep(0.1)  # ... the parent's own work would go here
     elif args.fix == "sigchld_ign":
-        say("parent: SIGCHLD ignored, the kernel reaps the children (no exit status)")
+        say("父进程: 忽略 SIGCHLD, 子进程退出时由系统自动处理, 没有退出状态"
+            "  (SIGCHLD ignored, the kernel reaps the children: no exit status)")
 
     time.sleep(max(0, deadline - time.monotonic()))
     if args.fix == "sigchld_handler":
@@ -128,7 +140,7 @@ def main():
             reaped(*os.wait())
     except ChildProcessError:
         pass
-    say(f"parent {os.getpid()} exits, no zombie left")
+    say(f"父进程 {os.getpid()} 退出, 没有留下僵尸进程  (the parent exits, no zombie left)")
 
 
 if __name__ == "__main__":
