@@ -126,7 +126,7 @@ class Hub:
                 self._ticked.notify_all()
 
     def tick(self):
-        processes, unowned = self.sampler.sample()
+        processes, unowned, links = self.sampler.sample()
         runs = self.supervisor.list_runs()
         by_run = {}
         for obj in processes.values():
@@ -134,6 +134,7 @@ class Hub:
         for run in runs:
             run["unowned_sockets"] = unowned.get(run["id"], [])
             run["connections"] = connections.pair(by_run.get(run["id"], []), run["unowned_sockets"])
+            run["links"] = links.get(run["id"], [])
         t = time.time()
         with self.lock:
             upsert, remove = diff(self.processes, processes)

@@ -11,6 +11,7 @@ import os
 import resource
 import time
 
+from lab import holdings, tasks
 from lab.signals import names_in_mask
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -71,25 +72,6 @@ def _status_value(data, key):
     return data[i + len(key):j if j >= 0 else None].strip()
 
 
-def _fd_socket_inodes(dfd):
-    """fd -> socket inode for the open "fd" directory under /proc/PID dir fd."""
-    fdd = os.open("fd", _DIR, dir_fd=dfd)
-    try:
-        out = {}
-        for name in os.listdir(fdd):
-            try:
-                link = os.readlink(name, dir_fd=fdd)
-            except OSError as e:
-                if e.errno in _GONE:    # fd closed since listdir
-                    continue
-                raise
-            if link.startswith("socket:["):
-                out[int(name)] = int(link[8:-1])
-        return out
-    finally:
-        os.close(fdd)
-
-
 def _open_pid_dir(pid):
     return os.open(f"/proc/{pid}", _DIR)
 
@@ -99,7 +81,7 @@ def socket_inodes(pid):
     try:
         dfd = _open_pid_dir(pid)
         try:
-            return _fd_socket_inodes(dfd)
+            return holdings.fd_table(dfd, {})[0]
         finally:
             os.close(dfd)
     except OSError:                     # gone, or EACCES on another user's fds
@@ -146,13 +128,16 @@ class _Kept:
     reads answer ESRCH even if its pid is reused, so a new process is never
     mistaken for it."""
     __slots__ = ("dfd", "fds", "obj", "stat", "sched", "starttime", "rss_pages", "vmlck_kb",
-                 "fd_inodes", "kids", "refresh_at", "cpu")
+                 "fd_inodes", "kids", "refresh_at", "cpu", "task_cpu", "holds", "fd_modes",
+                 "maps", "maps_key")
 
     def __init__(self):
         self.dfd, self.fds = None, {}
         self.obj = self.stat = self.sched = self.starttime = self.rss_pages = None
-        self.fd_inodes = self.cpu = None
+        self.fd_inodes = self.cpu = self.maps_key = None
         self.vmlck_kb, self.kids, self.refresh_at = 0, [], 0.0
+        self.task_cpu, self.fd_modes = {}, {}
+        self.holds, self.maps = [], []      # pipes, /dev/shm files and mappings (holdings.py)
 
     @property
     def held(self):
@@ -314,6 +299,14 @@ class ProcReader:
                 return []
         return kept.kids
 
+    def holds(self, pid):
+        """The pipes, /dev/shm files and mappings `pid` held at its last full
+        read with a SocketTable (holdings.py); [] if not read so.  A quiet read
+        keeps them: a process that has not run cannot have opened, closed or
+        mapped anything."""
+        kept = self._kept.get(pid)
+        return kept.holds if kept is not None else []
+
     def read(self, pid, table=None):
         """The process object of `pid`, or None if it is gone.
 
@@ -460,7 +453,6 @@ class ProcReader:
                 kept.sched = sched if obj["wchan"] is not None or state != "S" else None
                 kept.starttime = starttime
                 kept.refresh_at = now + QUIET_REFRESH * (1 + (pid % 8) / 16)   # spread them
-                kept.kids = _children_at(dfd, pid, threads, kept)
             kept.obj = obj
             return obj
 
@@ -496,19 +488,32 @@ class ProcReader:
                 argv = _split_cmdline(_read_at(dfd, "cmdline"))
                 self._cmdline[pid] = (key, argv)
 
-        sockets, kept.fd_inodes = [], None
+        sockets, kept.fd_inodes, kept.holds = [], None, []
         if table is not None:
             try:
-                kept.fd_inodes = _fd_socket_inodes(dfd)
+                kept.fd_inodes, held = holdings.fd_table(dfd, kept.fd_modes)
                 sockets = table.for_fds(kept.fd_inodes)
+                # Mappings change only by mmap/munmap, which move the virtual size
+                # (field 23): maps (tens of kB of text) is read again only then.
+                if f[20] != kept.maps_key:
+                    kept.maps, kept.maps_key = holdings.shared_maps(dfd), f[20]
+                kept.holds = held + kept.maps
             except PermissionError:
                 pass
 
-        return {
+        obj = {
             "pid": pid, **common, "cmdline": argv, "state": state,
             "started": BOOT_TIME + starttime / CLK_TCK,
-            "wchan": wchan, "syscall": syscall, "sockets": sockets,
+            "wchan": wchan, "syscall": syscall, "sockets": sockets, "tasks": None,
         }
+        tids = None
+        if common["threads"] > 1:
+            tids = _listdir_at(dfd, "task")     # for the children lists too: listed once
+            obj["tasks"], kept.task_cpu = tasks.read_tasks(dfd, tids, kept.task_cpu, time.monotonic(), CLK_TCK)
+        else:
+            kept.task_cpu = {}
+        kept.kids = _children_at(dfd, pid, common["threads"], kept, tids)
+        return obj
 
 
 class _PidDir:
@@ -529,12 +534,13 @@ class _PidDir:
             os.close(self.fd)
 
 
-def _children_at(dfd, pid, threads, kept):
-    """Children of every thread of the process whose /proc dir fd is `dfd`."""
+def _children_at(dfd, pid, threads, kept, tids=None):
+    """Children of every thread of the process whose /proc dir fd is `dfd`
+    (tids: its task/ directory, if just listed)."""
     if threads == 1:
         return [int(x) for x in kept.get(dfd, "children", f"task/{pid}/children").split()]
     kids = []
-    for tid in _listdir_at(dfd, "task"):
+    for tid in tids if tids is not None else _listdir_at(dfd, "task"):
         try:
             kids.extend(int(x) for x in _read_at(dfd, f"task/{tid}/children").split())
         except OSError as e:
@@ -575,3 +581,37 @@ def _syscall_name(dfd):
         return _SYSCALLS.get(int(data[0])) if data else None
     except ValueError:          # "running"
         return None
+
+
+# --- shared and private memory, on demand ----------------------------------------
+
+_ROLLUP = {b"Rss:": "rss", b"Pss:": "pss", b"Shared_Clean:": "shared", b"Shared_Dirty:": "shared",
+           b"Private_Clean:": "uss", b"Private_Dirty:": "uss", b"Private_Hugetlb:": "uss", b"Swap:": "swap"}
+
+
+def memory(pid):
+    """{"rss", "pss", "uss", "shared", "swap"} in bytes from /proc/PID/smaps_rollup, or None.
+
+    psutil's memory_full_info() gives uss, pss and swap by the same sums:
+    USS, the pages only this process maps (what killing it would free); PSS,
+    its resident pages each divided by how many processes map it; shared,
+    the resident pages another process maps too (after fork(), until one
+    side writes: copy-on-write).  rss = shared + uss.  The kernel walks
+    every page table to answer, so this is read when asked, never per tick."""
+    try:
+        fd = os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 8192)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    out = {"rss": 0, "pss": 0, "uss": 0, "shared": 0, "swap": 0}
+    for line in data.splitlines()[1:]:          # the first line is the address range
+        key, _, rest = line.partition(b" ")
+        field = _ROLLUP.get(key)
+        if field:
+            out[field] += int(rest.split()[0]) * 1024
+    return out

@@ -8,11 +8,18 @@ tick only when some lab process holds a socket.  No Flask here.
 """
 import threading
 import time
+from typing import NamedTuple
 
-from lab import procfs, proctree, socktable
+from lab import links, procfs, proctree, socktable, unixpeers
 
 
 _ADOPTED = object()     # a child of lab init: its run is in its environment
+
+
+class Sample(NamedTuple):
+    processes: dict         # pid -> process object, lab init's and every lab process's
+    unowned: dict           # run id -> TCP sockets of its ports no process holds
+    links: dict             # run id -> the channels between its processes (links.py)
 
 
 class Sampler:
@@ -24,6 +31,7 @@ class Sampler:
         self.lab_ports = {}         # port -> run id, of every port a lab process listened on
         self._ports_lock = threading.Lock()    # forget_run comes from another thread
         self._seen = set()          # pids of the previous sample, to forget the gone ones
+        self.unix_peers = unixpeers.UnixPeers()
 
     def _run_of_adoptee(self, obj):
         """The run of one of lab init's children (a session, an orphan, a
@@ -38,11 +46,15 @@ class Sampler:
         return run
 
     def sample(self):
-        """{pid: process object} for the whole lab, plus unowned sockets per run.
+        """A Sample: {pid: process object} for the whole lab, unowned sockets
+        and links per run.
 
         One walk down from lab init: each process is read once (its children
         come from the same sample's thread count), and the /proc/net tables
-        are read only if some lab process turns out to hold a socket."""
+        are read only if some lab process turns out to hold a socket.  Links
+        cost nothing more: the fd table is read for the sockets anyway, maps
+        only when a mapping may have changed, and a Unix socket's peer is asked
+        once per socket."""
         objs = {}
         table = socktable.SocketTable()      # reads a /proc/net table only when asked
         todo = [(self.launcher_pid, None)]     # (pid, its run; _ADOPTED: look it up)
@@ -78,16 +90,25 @@ class Sampler:
                     run = (self.lab_ports.get(_port(sock["laddr"]))
                            or self.lab_ports.get(_port(sock["raddr"])))
                     unowned.setdefault(run, []).append(sock)
+        by_run, unix = {}, set()
+        for obj in objs.values():
+            if obj["run"] is not None:
+                by_run.setdefault(obj["run"], []).append(obj)
+                unix.update(s["inode"] for s in obj["sockets"] if s["proto"] == "unix")
+        run_links = {run: found for run, members in by_run.items()
+                     if (found := links.of_run(members, self.reader.holds, self.unix_peers.peer))}
+        self.unix_peers.keep_only(unix)
         for pid in self._seen - objs.keys():
             self.reader.forget(pid)
         self._seen = set(objs)
         if len(self._run_cache) > 2 * len(objs) + 64:
             self._run_cache = {k: v for k, v in self._run_cache.items() if k[0] in objs}
-        return objs, unowned
+        return Sample(objs, unowned, run_links)
 
     def close(self):
-        """Release the /proc fds the reader holds."""
+        """Release the /proc fds the reader holds, and the netlink socket."""
         self.reader.close()
+        self.unix_peers.close()
 
     def forget_run(self, run_id):
         """A run ended: its ports may be reused by anyone now."""

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from lab import catalog, control, proctree, signals
+from lab import catalog, control, procfs, proctree, signals
 from lab.web.errors import ApiError
 from lab.web.guard import RateLimit, check_control, json_body, may_control
 
@@ -297,6 +297,17 @@ def signal_process(pid):
     resample()
     return jsonify({"pid": pid, "run": run, "signal": name, "number": signum, "target": target,
                     "pgid": pgid, "default_action": signals.default_action(signum)})
+
+
+@bp.get("/processes/<int:pid>/memory")
+def process_memory(pid):
+    """Shared and private memory of one lab process (watching: no token needed)."""
+    with engine().hub.lock:
+        known = pid in engine().hub.processes
+    usage = procfs.memory(pid) if known else None
+    if usage is None:
+        raise ApiError(404, f"{pid} is not a live lab process", {"code": "not_lab_process", "pid": pid})
+    return jsonify({"pid": pid, **usage})
 
 
 @bp.post("/processes/<int:pid>/renice")

@@ -1,0 +1,84 @@
+"""Which Unix socket is connected to which: the kernel's sock_diag, one inode at a time.
+
+Stdlib only.  /proc/net/unix names no peer, so a socketpair (what
+multiprocessing's Pipe() is) or an accepted Unix connection cannot be
+paired from it; ``ss -x`` asks the kernel over NETLINK_SOCK_DIAG, and so
+do we, with UDIAG_SHOW_PEER for one inode (unix_diag_get_exact: about 8 µs).
+A connected socket's peer never changes, so each inode is asked once.
+
+    peers = UnixPeers()
+    peers.peer(1512575)     # -> 1512576, or None (not connected, gone, no netlink)
+"""
+import errno
+import socket
+import struct
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST = 1
+NLMSG_ERROR = 2
+UDIAG_SHOW_PEER = 0x4
+UNIX_DIAG_PEER = 2
+_NOCOOKIE = 0xFFFFFFFF
+_HDR = struct.Struct("=IHHII")                  # struct nlmsghdr
+_REQ = struct.Struct("=BBHIIIII")               # struct unix_diag_req
+_MSG = struct.Struct("=BBBBIII")                # struct unix_diag_msg
+_ATTR = struct.Struct("=HH")                    # struct rtattr
+
+
+class UnixPeers:
+    def __init__(self):
+        self._sock = None
+        self._broken = False        # no NETLINK_SOCK_DIAG here (a sandbox): never ask again
+        self._peer = {}             # inode -> peer inode or None
+        self._seq = 0
+
+    def peer(self, inode):
+        if inode in self._peer:
+            return self._peer[inode]
+        peer = self._ask(inode)
+        self._peer[inode] = peer
+        return peer
+
+    def keep_only(self, inodes):
+        """Forget the sockets no longer held (a new socket may get an old inode one day)."""
+        if len(self._peer) > len(inodes):
+            self._peer = {i: p for i, p in self._peer.items() if i in inodes}
+
+    def close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _ask(self, inode):
+        if self._broken:
+            return None
+        try:
+            if self._sock is None:
+                self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
+                                           NETLINK_SOCK_DIAG)
+                self._sock.settimeout(1.0)
+            self._seq += 1
+            req = _REQ.pack(socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, UDIAG_SHOW_PEER, _NOCOOKIE, _NOCOOKIE)
+            self._sock.send(_HDR.pack(_HDR.size + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self._seq, 0) + req)
+            while True:
+                data = self._sock.recv(8192)
+                length, kind, _, seq, _ = _HDR.unpack_from(data)
+                if seq == self._seq:
+                    break           # an answer to an earlier, timed-out question: skip it
+        except OSError as e:
+            if e.errno in (errno.EPROTONOSUPPORT, errno.EPERM, errno.EACCES, errno.EAFNOSUPPORT):
+                self._broken = True
+            self.close()
+            return None
+        if kind == NLMSG_ERROR:         # ENOENT: that socket is gone
+            return None
+        at = _HDR.size + _MSG.size
+        while at + _ATTR.size <= length:
+            alen, atype = _ATTR.unpack_from(data, at)
+            if alen < _ATTR.size:
+                break
+            if atype == UNIX_DIAG_PEER:
+                return struct.unpack_from("=I", data, at + _ATTR.size)[0] or None
+            at += (alen + 3) & ~3
+        return None

@@ -1,0 +1,214 @@
+"""Threads (`tasks`) and the channels between processes (`links`) against /proc and ps.
+
+The oracle reads /proc itself: `ls /proc/PID/task` and `ps -L` for the
+threads; every fd's readlink, fstat in the process that made the object,
+and /proc/PID/maps for the links.
+"""
+import os
+import signal
+import subprocess
+
+from lab import links, procfs, socktable, unixpeers
+from tests.helpers import wait_until
+
+THREADS = '''
+import threading
+def named(name, target, *args):
+    def body():
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as f:
+            f.write(name)                   # the kernel's thread name, as ps -L shows it
+        target(*args)
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t
+gate = threading.Event()
+def spin():
+    while not gate.is_set():
+        pass
+named("waiter", gate.wait)
+named("sleeper", time.sleep, 60)
+named("spinner", spin)
+while threading.active_count() < 4 or len(os.listdir("/proc/self/task")) < 4:
+    time.sleep(0.01)
+ready()
+idle()
+'''
+
+
+def ps_threads(pid):
+    """{tid: (state letter, comm)} as `ps -L` lists them."""
+    out = subprocess.run(["ps", "-L", "-o", "lwp=,s=,comm=", "-p", str(pid)],
+                         capture_output=True, text=True).stdout
+    return {int(line.split()[0]): (line.split()[1], line.split(None, 2)[2]) for line in out.splitlines()}
+
+
+def test_tasks_are_the_threads_ps_lists(family, reader):
+    child = family.spawn(THREADS)
+    pid = child.pid
+
+    def agrees():
+        obj = reader.read(pid)
+        ps = ps_threads(pid)
+        listed = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+        tasks = {t["tid"]: t for t in obj["tasks"]}
+        return (sorted(tasks) == listed == sorted(ps)
+                and all(tasks[tid]["state"] == ps[tid][0] and tasks[tid]["name"] == ps[tid][1] for tid in ps)
+                and obj["threads"] == len(listed) and "l" in obj["stat"])
+
+    wait_until(agrees, timeout=10, message="tasks != ls task/ and ps -L")
+    tasks = {t["name"]: t for t in reader.read(pid)["tasks"]}
+    assert set(tasks) >= {"waiter", "sleeper", "spinner"}
+    assert tasks["waiter"]["wchan"] == "futex_do_wait" or "futex" in (tasks["waiter"]["wchan"] or "")
+    assert "nanosleep" in (tasks["sleeper"]["wchan"] or "")
+    assert tasks[next(iter(tasks))]["tid"] == pid       # sorted by TID: the main thread first
+    # The spinner's CPU is its own: the others' stay at 0.
+    wait_until(lambda: {t["name"]: t["cpu"] for t in reader.read(pid)["tasks"]}["spinner"] > 20, timeout=10)
+    cpu = {t["name"]: t["cpu"] for t in reader.read(pid)["tasks"]}
+    assert cpu["sleeper"] == 0.0 and cpu["waiter"] == 0.0
+
+
+def test_a_single_threaded_process_has_no_tasks(family, reader):
+    child = family.spawn("ready(); idle()")
+    assert reader.read(child.pid)["tasks"] is None
+
+
+CHANNELS = '''
+import multiprocessing
+multiprocessing.set_start_method("fork")
+value = multiprocessing.Value("i", 7)          # a /dev/shm file, and its lock: a semaphore
+r, w = os.pipe()
+a, b = socket.socketpair()
+kid = os.fork()
+if kid == 0:
+    os.close(w)
+    b.close()
+    os.read(r, 1)                              # blocks: the parent never writes
+    os._exit(0)
+os.close(r)
+a.close()
+def ino(fd):
+    return os.fstat(fd).st_ino
+ready(kid=kid, pipe=ino(w), parent_sock=ino(b.fileno()), fds={"w": w, "b": b.fileno()})
+idle()
+'''
+
+
+def fd_links(pid):
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def shm_maps(pid):
+    """{inode: path} of the /dev/shm files mapped into pid."""
+    out = {}
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            if len(fields) == 6 and fields[5].startswith("/dev/shm/"):
+                out[int(fields[4])] = fields[5].strip()
+    return out
+
+
+def test_links_are_what_the_fds_and_maps_show(family, reader):
+    child = family.spawn(CHANNELS)
+    parent, kid = child.pid, child.info["kid"]
+    wait_until(lambda: (procfs_state(kid) == "S"), timeout=10)
+    peers = unixpeers.UnixPeers()
+    try:
+        procs = [reader.read(pid, socktable.SocketTable()) for pid in (parent, kid)]
+        found = {(link["kind"], link["id"]): link for link in links.of_run(procs, reader.holds, peers.peer)}
+    finally:
+        peers.close()
+
+    # The pipe: one inode, the parent's write end, the child's read end.
+    pipe = found[("pipe", child.info["pipe"])]
+    kid_fd = next(fd for fd, link in fd_links(kid).items() if link == f"pipe:[{child.info['pipe']}]")
+    assert [(e["pid"], e["fd"], e["mode"]) for e in pipe["ends"]] == \
+        [(parent, child.info["fds"]["w"], "w"), (kid, kid_fd, "r")]
+
+    # The socketpair: two inodes, each the other's peer (ss -x says so too).
+    sock_ends = {e["pid"]: e for link in found.values() if link["kind"] == "unix" for e in link["ends"]}
+    assert sock_ends[parent]["inode"] == child.info["parent_sock"]
+    kid_sock = next(int(link[8:-1]) for fd, link in fd_links(kid).items() if link.startswith("socket:"))
+    assert sock_ends[kid]["inode"] == kid_sock != child.info["parent_sock"]
+    ss = subprocess.run(["ss", "-xpn"], capture_output=True, text=True).stdout
+    assert any(f" {kid_sock} " in line and f" {child.info['parent_sock']} " in line for line in ss.splitlines()) \
+        or "Netid" not in ss            # (an ss without -x support says nothing to check)
+
+    # The Value's /dev/shm file and its lock's semaphore: mapped into both.
+    both = set(shm_maps(parent)) & set(shm_maps(kid))
+    shared = {(kind, ident) for kind, ident in found if kind in ("shm", "sem")}
+    assert shared == {("sem" if "/sem." in shm_maps(parent)[i] else "shm", i) for i in both}
+    assert {"shm", "sem"} <= {kind for kind, _ in shared}
+    for kind, ident in shared:
+        assert {e["pid"] for e in found[(kind, ident)]["ends"]} == {parent, kid}
+
+    # Nothing else joins them: every other pipe is one process's alone.
+    assert {kind for kind, _ in found} == {"pipe", "unix", "shm", "sem"}
+    assert len([k for k in found if k[0] == "pipe"]) == 1
+
+
+def procfs_state(pid):
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    return data[data.rindex(b")") + 2:].split()[0].decode()
+
+
+def test_a_pipe_read_only_outside_the_run_is_no_link(family, reader):
+    """Like the event pipe to lab init: both write to stdout and stderr and
+    read stdin, pipes whose other ends are this test's."""
+    child = family.spawn('''
+kid = os.fork()
+if kid == 0:
+    time.sleep(60)
+ready(kid=kid)
+idle()
+''')
+    procs = [reader.read(pid, socktable.SocketTable()) for pid in (child.pid, child.info["kid"])]
+    assert {h["fd"] for h in reader.holds(child.info["kid"]) if h["kind"] == "pipe"} >= {0, 1, 2}
+    assert links.of_run(procs, reader.holds, lambda inode: None) == []
+
+
+COW = '''
+buf = bytearray(16 << 20)
+for i in range(0, len(buf), 4096):
+    buf[i] = 1                                  # resident, private to the parent
+kid = os.fork()
+if kid == 0:
+    signal.sigwait({signal.SIGUSR1})
+    for i in range(0, len(buf), 4096):
+        buf[i] = 2                              # copy-on-write: every page copied now
+    print("written", flush=True)
+    time.sleep(60)
+    os._exit(0)
+ready(kid=kid)
+idle()
+'''
+
+
+def test_memory_shared_after_fork_private_after_writing(family):
+    import psutil
+    signal_block = "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})\n"
+    child = family.spawn(signal_block + COW)
+    kid = child.info["kid"]
+    before = procfs.memory(kid)
+    full = psutil.Process(kid).memory_full_info()
+    assert (before["uss"], before["pss"], before["swap"]) == (full.uss, full.pss, full.swap) or \
+        abs(before["uss"] - full.uss) < 1 << 20      # (it may touch a page between the two reads)
+    assert before["shared"] >= 16 << 20 and before["uss"] < 8 << 20
+    assert before["rss"] == before["shared"] + before["uss"]
+    os.kill(kid, signal.SIGUSR1)
+    wait_until(lambda: procfs.memory(kid)["uss"] >= before["uss"] + (15 << 20), timeout=10)
+    after, parent = procfs.memory(kid), procfs.memory(child.pid)
+    assert after["shared"] < before["shared"] - (15 << 20)
+    assert parent["uss"] >= 16 << 20                 # its pages are its own again too
+
+
+def test_memory_of_a_process_outside_the_lab_is_refused(client):
+    r = client.get(f"/api/processes/{os.getpid()}/memory")
+    assert r.status_code == 404 and r.get_json()["detail"] == {"code": "not_lab_process", "pid": os.getpid()}
