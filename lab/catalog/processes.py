@@ -271,7 +271,53 @@ _PRIORITY = Lab(
     processes=lambda p: 1 + p["workers"],
 )
 
+_FORK_MEMORY = Lab(
+    "fork_memory", "lab.experiments.fork_memory",
+    title=en_zh("What fork() copies", "fork() 复制了什么"),
+    summary=en_zh("A global changed in the child, copy-on-write pages, a print buffer printed twice, "
+                  "os._exit vs sys.exit, one file offset shared.",
+                  "子进程修改全局变量、写时复制的页、被打印两次的 print 缓冲区、os._exit 与 sys.exit、"
+                  "共享的文件偏移量。"),
+    explain=en_zh(
+        "Four parts, one after the other. 1: the child sets the global value = 200; the parent's stays 100. "
+        "fork copies the memory lazily (copy-on-write): after fork both processes map the parent's mb MiB "
+        "buffer, so it is shared and the child's private memory is small (each prints its "
+        "/proc/self/smaps_rollup). \"child writes its copy\" makes the child write every page: the kernel "
+        "copies each one, the child's private memory grows by mb MiB and the parent's buffer still holds 'P'. "
+        "The parent's pages are no longer shared either (they count as its private memory now) but its Rss "
+        "stays the same: the new memory is the child's copies. 2: a line printed into a block-buffered file "
+        "object before fork is in both copies of the buffer: both flush it, it shows twice (the dashboard "
+        "runs Python unbuffered, so the lab makes its own buffer on fd 1). 3: sys.exit(3) raises SystemExit, so "
+        "the finally runs and the with block flushes the buffer; os._exit(3) ends the process at once: "
+        "neither. 4: a file object opened before fork is one open file for both: the child's write moves "
+        "the parent's f.tell(); a file object the child opens itself has its own offset. The temporary "
+        "file is removed at the end, also on Ctrl-C or SIGTERM.",
+        "四个部分依次进行。1: 子进程把全局变量 value 改为 200, 父进程的仍是 100。fork 复制内存是按需的 "
+        "(写时复制): fork 之后父子进程映射的是父进程那块 mb MiB 的缓冲区, 它是共享的, 子进程的私有内存很小 "
+        "(两者各自打印 /proc/self/smaps_rollup)。点 \"子进程写它的副本\", 子进程写每一页: 内核逐页复制, "
+        "子进程的私有内存增加 mb MiB, 父进程的缓冲区仍是 'P'。父进程的页也不再共享 (现在算作它的私有内存), "
+        "但它的 Rss 不变: 新增的内存是子进程的副本。2: fork 之前 print 到全缓冲文件对象中的一行, 在两份缓冲区"
+        "里都有: 父子进程各刷新一次, 它出现两次 (仪表板中 Python 的输出无缓冲, 所以实验在 fd 1 上自己建了缓冲区)。"
+        "3: sys.exit(3) 抛出 SystemExit, finally 会执行, with 块会刷新缓冲区; os._exit(3) 立即结束进程: "
+        "两者都没有。4: fork 之前打开的文件对象, 父子进程共用同一个文件描述符: 子进程的写入移动了父进程的 "
+        "f.tell(); 子进程自己 open() 的文件对象有自己的偏移量, 相互独立。临时文件在结束时删除, "
+        "Ctrl-C 或 SIGTERM 时也会删除。"),
+    params=(
+        Param("mb", "int", 32, 8, 64, label=en_zh("buffer (MiB)", "缓冲区 (MiB)"),
+              help=en_zh("memory the parent touches before fork", "父进程在 fork 之前写满的内存")),
+        hold_param(60, what=en_zh("the child of part 1", "第一部分的子进程")),
+        Param("step", "float", 2.0, 0.0, 30.0, label=en_zh("step (s)", "每步 (秒)"),
+              help=en_zh("how long the children of parts 2 and 4 live", "第 2、4 部分的子进程存活的秒数")),
+    ),
+    actions=(
+        signal_action("child_writes", en_zh("child writes its copy", "子进程写它的副本"),
+                      en_zh("SIGUSR1 to the child: it writes every page of the buffer, the kernel copies them",
+                            "给子进程发 SIGUSR1: 它写缓冲区的每一页, 内核逐页复制"), "child", "SIGUSR1"),
+    ),
+    processes=lambda p: 2,      # the parent and one child at a time: each is reaped before the next fork
+)
+
 PROCESS_LABS = (
     _FORK_BASICS, _FORK_TREE, _FORK_LOOP, _ORPHAN, _ZOMBIE, _ZOMBIE_FIXES, _DRIVER_CONDUCTOR, _SEMAPHORE,
-    _PRIORITY,
+    _PRIORITY, _FORK_MEMORY,
 )
