@@ -4,16 +4,18 @@ No Flask here: the web layer turns a ``Lab`` into JSON with ``to_json`` and
 validates a request body with ``parse_params``; the launcher runs
 ``python <command(lab, params)>``, i.e. ``python -m lab.experiments.NAME --param value ...``.
 One module per family of labs: ``processes`` (fork and its stories),
-``concurrency`` (multiprocessing, signals, locks) and ``sockets``.
+``concurrency`` (multiprocessing, signals, locks), ``ipc`` (pipes, queues,
+shared memory) and ``sockets``.
 """
 import math
 
 from lab.catalog.concurrency import CONCURRENCY_LABS
+from lab.catalog.ipc import IPC_LABS
 from lab.catalog.processes import PROCESS_LABS
 from lab.catalog.sockets import SOCKET_LABS
 from lab.catalog.types import Action, Lab, Param, ParamError  # noqa: F401  (the catalogue's vocabulary)
 
-LABS = {lab.name: lab for lab in PROCESS_LABS + CONCURRENCY_LABS + SOCKET_LABS}
+LABS = {lab.name: lab for lab in PROCESS_LABS + CONCURRENCY_LABS + IPC_LABS + SOCKET_LABS}
 
 
 # ---- functions -----------------------------------------------------------------
