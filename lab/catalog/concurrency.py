@@ -213,4 +213,61 @@ _LOCK_EVENT = Lab(
     processes=lambda p: 1 + (p["workers"] if p["use"] == "processes" else 0),
 )
 
-CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS, _LOCK_EVENT, _DEADLOCK)
+_THREADS = Lab(
+    "threads", "lab.experiments.threads",
+    title=en_zh("Threads and the GIL", "线程和 GIL"),
+    summary=en_zh("threading.Thread: name, start(), join(timeout), is_alive(), daemon, a subclass; the GIL's "
+                  "efficiency test: threads vs processes.",
+                  "threading.Thread: name、start()、join(timeout)、is_alive()、daemon 和自定义线程类; "
+                  "GIL 效率测试: 多线程和多进程的比较。"),
+    explain=en_zh(
+        "One process, many threads: every thread prints the same pid and a TID of its own "
+        "(threading.get_native_id()), the entries of /proc/PID/task that ps -L lists. STAT shows l "
+        "(multi-threaded) and the thread count is the main thread + the branch threads + the daemon thread "
+        "(+ MyThread for its first 2 s). t1 shows its default name before it is renamed; join(timeout=1) "
+        "returns while MyThread still lives (is_alive() True), join() reclaims it. The daemon thread "
+        "(daemon = True, set before start, never joined) ends when the main thread exits. \"Add a thread\" "
+        "starts one more (one more task, at most 16 branch threads). \"Run the GIL test\" does the notes' "
+        "efficiency test: the same CPU-bound count() serially, in K threads, then in K processes (gil worker "
+        "N, children of the parent), each timed with the CPU it used. The GIL lets one thread at a time "
+        "run Python code: the threads take as long as serial and the process stays near 100% CPU (one "
+        "core); the processes each reach 100% of a core and finish sooner (as many at once as there are "
+        "cores). Python threads suit blocking IO, not CPU work.",
+        "一个进程, 多个线程: 每个线程打印相同的 pid 和自己的 TID (threading.get_native_id()), 也就是 "
+        "/proc/PID/task 中的条目, ps -L 列出的线程。STAT 显示 l (多线程), 线程数 = 主线程 + 分支线程 + "
+        "守护线程 (开始 2 秒内还有 MyThread)。t1 在改名之前显示默认名字; join(timeout=1) 超时返回时 MyThread "
+        "还活着 (is_alive() 为 True), join() 回收它。守护线程 (daemon = True, 在 start 前设置, 不再 join) "
+        "随主线程退出而结束。\"添加线程\" 再启动一个分支线程 (多一个 task, 最多 16 个分支线程)。"
+        "\"GIL 效率测试\" 就是笔记中的效率测试: 同一个 CPU 密集型的 count() 先串行执行, 再用 K 个线程, "
+        "再用 K 个进程 (gil worker N, 父进程的子进程), 每一轮打印用时和使用的 CPU 时间。GIL (全局解释器锁) "
+        "使同一时刻只解释一个线程: 多线程和串行用时差不多, 这时进程的 CPU 一直在 100% 左右 (一个核); 每个进程"
+        "都能用满一个核, 更快完成 (同时运行的个数最多为 CPU 核数)。进程的效率明显提高, 由于 GIL 影响线程效率"
+        "较低: Python 线程适用于高延迟的 IO 操作, 不适合 CPU 密集型的任务。"),
+    params=(
+        Param("threads", "int", 3, 1, 8, label=en_zh("branch threads", "分支线程数"),
+              help=en_zh("threads started at the beginning, thread-1 .. thread-N",
+                         "开始时启动的线程 thread-1 .. thread-N")),
+        Param("workers", "int", 2, 2, 4, label=en_zh("GIL test K", "GIL 测试 K"),
+              help=en_zh("the GIL test's threads, then processes", "GIL 测试中的线程数, 以及进程数")),
+        Param("count", "int", 15000000, 100000, 100000000, label=en_zh("count() loops", "count() 循环次数"),
+              help=en_zh("loops of each count() in the GIL test (15000000: about 1 s)",
+                         "GIL 测试中每个 count() 的循环次数 (15000000: 约 1 秒)")),
+        Param("gil", "choice", "off", choices=("off", "on"), label=en_zh("GIL test at once", "立即 GIL 测试"),
+              help=en_zh("on: run the GIL test once MyThread is joined, without waiting for the action",
+                         "on: 回收 MyThread 后立即进行 GIL 测试, 不等按钮")),
+        Param("hold", "float", 120.0, 3.0, 600.0, label=en_zh("hold (s)", "保持 (秒)"),
+              help=en_zh("seconds the branch threads run; then the main thread joins them and exits",
+                         "分支线程运行的秒数; 然后主线程回收它们并退出")),
+    ),
+    actions=(
+        signal_action("add_thread", en_zh("add a thread", "添加线程"),
+                      en_zh("SIGUSR1 to the parent: the main thread starts one more branch thread",
+                            "给父进程发 SIGUSR1: 主线程再启动一个分支线程"), "parent", "SIGUSR1"),
+        signal_action("gil_test", en_zh("run the GIL test", "GIL 效率测试"),
+                      en_zh("SIGUSR2 to the parent: count() serially, in K threads, in K processes, timed",
+                            "给父进程发 SIGUSR2: count() 串行、K 个线程、K 个进程, 分别计时"), "parent", "SIGUSR2"),
+    ),
+    processes=lambda p: 1 + p["workers"],
+)
+
+CONCURRENCY_LABS = (_PROCESS_OBJECTS, _POOL, _SIGNALS, _LOCK_EVENT, _THREADS, _DEADLOCK)
