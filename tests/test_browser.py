@@ -432,3 +432,56 @@ def test_a_labs_web_page_opens_in_a_tab_of_its_own_without_the_token(live_server
         popup.close()
     finally:
         stop_everything(server)
+
+
+def fd_targets(pid):
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def test_the_pipe_between_producer_and_consumer_and_the_threads_of_a_process(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "ipc")            # channel = pipe: a Unix socketpair
+        expect(node(page, "consumer")).to_have_count(1)
+        producer = int(node(page, "producer").get_attribute("data-pid"))
+        consumer = int(node(page, "consumer").get_attribute("data-pid"))
+        pair = f"{min(producer, consumer)}-{max(producer, consumer)}"
+        # Drawn between the two as soon as they hold the socketpair; labelled once selected.
+        expect(page.locator(f'#tree .links .link[data-pair="{pair}"] .link-path')).to_have_count(1)
+        node(page, "consumer").click()
+        label = page.locator(f'#tree .link-labels .link[data-pair="{pair}"] .link-label')
+        expect(label).to_contain_text("unix")
+        # The details name the same sockets the kernel shows in both fd tables.
+        item = page.locator(".linklist .link-unix")
+        expect(item).to_have_count(1)
+        sockets = {t for t in fd_targets(consumer) if t.startswith("socket:")}
+        assert sockets and sockets <= fd_targets(producer)
+        shown = re.search(r"socket:\[\d+\]", item.locator(".link-id").inner_text()).group(0)
+        assert shown in sockets
+        expect(item).to_contain_text(str(producer))
+        shot(page, "links-1-ipc-socketpair")
+
+        page.click("#runbar .run-chip.live .chip-stop")          # the run's own Stop
+        expect(page.locator("#runbar .run-chip.live")).to_have_count(0)
+        start_from_labs_panel(page, "threads")
+        live_parent = page.locator('#tree .node:not(.ghost):has(.node-label:text-is("parent"))')   # not ipc's, fading
+        expect(live_parent).to_have_count(1)
+        parent = int(live_parent.get_attribute("data-pid"))
+        live_parent.click()
+        rows = page.locator(".thr-table tbody tr")
+        tids = lambda: sorted(int(t) for t in os.listdir(f"/proc/{parent}/task"))   # noqa: E731
+        wait_until(lambda: sorted(int(r) for r in rows.locator("td:first-child").all_inner_texts()) == tids(),
+                   timeout=10, message="the thread list is not /proc/PID/task")
+        page.click(".det-section button:has-text('measure shared')")
+        expect(page.locator(".fields.mem dt", has_text="USS")).to_have_count(1)
+        page.locator(".thr-table").scroll_into_view_if_needed()
+        shot(page, "links-2-threads-and-memory")
+    finally:
+        stop_everything(server)

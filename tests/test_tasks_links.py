@@ -212,3 +212,35 @@ def test_memory_shared_after_fork_private_after_writing(family):
 def test_memory_of_a_process_outside_the_lab_is_refused(client):
     r = client.get(f"/api/processes/{os.getpid()}/memory")
     assert r.status_code == 404 and r.get_json()["detail"] == {"code": "not_lab_process", "pid": os.getpid()}
+
+
+def test_a_runs_links_are_its_processes_shared_objects(client, engine):
+    """The ipc lab's Queue through the API: its pipe and semaphores, as the fds and maps show."""
+    from tests.test_labs import by_role, start
+    rid = start(client, "ipc", channel="queue", period=0.5, delay=0.2)["run"]
+    producer, consumer = (by_role(client, rid, role)[0]["pid"] for role in ("producer", "consumer"))
+
+    def run_links():
+        engine.hub.sample_now()
+        run = next(r for r in client.get("/api/snapshot").get_json()["runs"] if r["id"] == rid)
+        return {(link["kind"], link["id"]): link for link in run["links"]}
+
+    def holders(link):
+        return {e["pid"] for e in link["ends"]}
+
+    # The queue's pipe: both ends in producer and consumer, the same inode in both fd tables.
+    wait_until(lambda: any(k[0] == "pipe" and {producer, consumer} <= holders(v) for k, v in run_links().items()))
+    found = run_links()
+    both = {int(t[6:-1]) for t in set(fd_links(producer).values()) & set(fd_links(consumer).values())
+            if t.startswith("pipe:")}
+    for (kind, ident), link in found.items():
+        if kind == "pipe" and {producer, consumer} <= holders(link):
+            assert ident in both
+            for e in link["ends"]:
+                assert fd_links(e["pid"])[e["fd"]] == f"pipe:[{ident}]"
+    # Its semaphores (the Queue's lock and counter), mapped by both.
+    sems = {ident for (kind, ident), link in found.items() if kind == "sem" and {producer, consumer} <= holders(link)}
+    mapped = {i for i, path in shm_maps(producer).items() if "/sem." in path} & set(shm_maps(consumer))
+    assert sems == mapped and len(sems) >= 2
+    r = client.get(f"/api/processes/{consumer}/memory")
+    assert r.status_code == 200 and r.get_json()["rss"] == r.get_json()["uss"] + r.get_json()["shared"]

@@ -46,6 +46,7 @@ export const api = {
   key: (run, key) => call('POST', `/api/runs/${encodeURIComponent(run)}/terminal`, { key }),
   action: (run, id) => call('POST', `/api/runs/${encodeURIComponent(run)}/actions/${encodeURIComponent(id)}`),
   signal: (pid, signal, target) => call('POST', `/api/processes/${pid}/signal`, { signal, target }),
+  memory: (pid) => call('GET', `/api/processes/${pid}/memory`),
   renice: (pid, nice) => call('POST', `/api/processes/${pid}/renice`, { nice }),
   control: () => call('GET', '/api/control'),
   pageLink: (run) => call('POST', `/api/runs/${encodeURIComponent(run)}/page`),

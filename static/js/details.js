@@ -1,5 +1,6 @@
 // Everything about the selected process: what it is doing (state, wchan in words),
-// STAT flag by flag, controls, every field, its sockets, and its signal table.
+// STAT flag by flag, controls, every field, its threads, its sockets, the channels it
+// shares with other processes, its memory (on demand), and its signal table.
 
 import { h, clear, fmtBytes, fmtTime, fill } from './dom.js';
 import { t, L, onLang } from './i18n.js';
@@ -7,12 +8,17 @@ import { explainStat, explainWchan, STATES } from './explain.js';
 import { kindOf, displayName, stateClass, psCommand } from './procinfo.js';
 import { signalTable, signalSummary } from './sigtable.js';
 import { Controls } from './controls.js';
+import { ThreadList } from './threads.js';
+import { linkList } from './linklist.js';
+import { MemoryPanel } from './memory.js';
 
 export class DetailsView {
   constructor(host, store) {
     this.host = host;
     this.store = store;
     this.controls = new Controls(store);
+    this.threads = new ThreadList();
+    this.memory = new MemoryPanel(() => { this.lastSig = null; this.render(); });
     this.head = h('div', { class: 'det-head' });
     this.body = h('div', { class: 'det-body' });
     this.showRealtime = false;
@@ -22,6 +28,7 @@ export class DetailsView {
     const refresh = () => this.render();
     store.on('select', refresh);
     store.on('procs', refresh);
+    store.on('runs', refresh);
     store.on('signals', () => { this.lastSig = null; this.render(); });
     onLang(() => { this.lastSig = null; this.render(); });
     this.render();
@@ -42,11 +49,16 @@ export class DetailsView {
     }
     this.watchHint.textContent = t('det.watchOnly');
     const gone = store.isGone(pid);
-    const { cpu, rss, ...steady } = obj;      // these two change all the time: updated in place below
-    const sig = JSON.stringify([steady, gone, kindOf(store, obj), store.launcherPid, this.showRealtime]);
+    // cpu, rss and each thread's cpu change all the time: updated in place below.
+    const { cpu, rss, tasks, ...steady } = obj;
+    const threads = (tasks || []).map(({ cpu: _, ...task }) => task);
+    const run = obj.run ? store.runs.get(obj.run) : null;
+    const links = (run && run.links || []).filter((l) => l.ends.some((e) => e.pid === pid));
+    const sig = JSON.stringify([steady, threads, links, gone, kindOf(store, obj), store.launcherPid, this.showRealtime]);
     if (sig === this.lastSig) {
       if (this.cpuEl) this.cpuEl.textContent = (cpu ?? 0).toFixed(1);
       if (this.rssEl) this.rssEl.textContent = fmtBytes(rss);
+      this.threads.update(obj);
       return;
     }
     this.lastSig = sig;
@@ -104,7 +116,10 @@ export class DetailsView {
       section(t('det.stat'), h('ul', { class: 'stat-list' }, statRows)),
       section(t('det.fields'), h('dl', { class: 'fields' }, fields.map(([k, v, wide]) => [h('dt', { class: wide }, k), h('dd', { class: wide }, v)])),
         h('div', { class: 'cmdline' }, h('span', { class: 'cmd-label' }, 'COMMAND'), h('code', null, psCommand(obj)))),
+      obj.tasks ? section(t('det.threads'), this.threads.render(obj)) : null,
       section(t('det.sockets'), this.sockets(obj)),
+      obj.run ? section(t('det.links'), linkList(this.store.runs.get(obj.run), obj.pid, link)) : null,
+      section(t('det.memory'), this.memory.render(obj, gone)),
       section(t('det.signals'),
         summary.length ? h('p', { class: 'sig-summary' }, summary.join(' · ')) : null,
         signalTable(this.store.signals, obj, this.showRealtime),

@@ -10,6 +10,7 @@ import { toast } from './toast.js';
 import { eventText } from './eventfmt.js';
 import { LabsView } from './labs.js';
 import { TreeView } from './tree.js';
+import { hasLinks } from './tree-links.js';
 import { TableView } from './table.js';
 import { SocketsView } from './sockets.js';
 import { DetailsView } from './details.js';
@@ -63,6 +64,9 @@ const ui = {
   events: new EventsView($('events'), store),
   runbar: new RunBar($('runbar'), store),
 };
+
+// The channels' colours are told only while some run has a channel to draw.
+store.on('runs', () => { $('link-legend').hidden = !hasLinks(store.runs); });
 
 const VIEWS = ['tree', 'table', 'sockets'];
 const viewTabs = setupTabs($('view-tabs'), { tree: $('tree'), table: $('table'), sockets: $('sockets') }, (name) => {

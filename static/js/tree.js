@@ -1,7 +1,8 @@
 // The live process tree (SVG): lab init at the root, each run's session below it,
 // every process a node with PID, role or name and STAT, coloured by state.
 // Zombies and orphans carry a tag; spawns, state changes and re-parents ring briefly;
-// an exited process fades out where it was.  Nodes are keyed by PID and only move
+// an exited process fades out where it was; pipes, socketpairs and shared memory
+// between processes are drawn over the tree (tree-links.js).  Nodes are keyed by PID and only move
 // when something above them appears or goes.
 
 import { svg, clear, h, fill } from './dom.js';
@@ -9,6 +10,7 @@ import { t, L, onLang } from './i18n.js';
 import { layoutTree, columnsFor, GEO, fit } from './tree-layout.js';
 import { kindOf, displayName, stateClass } from './procinfo.js';
 import { STATES } from './explain.js';
+import { LinkLayer, LINK_MARGIN, hasLinks } from './tree-links.js';
 
 export class TreeView {
   constructor(host, store) {
@@ -19,8 +21,9 @@ export class TreeView {
     this.gBands = svg('g', { class: 'bands' });
     this.gEdges = svg('g', { class: 'edges' });
     this.gNodes = svg('g', { class: 'nodes' });
+    this.links = new LinkLayer();
     this.svg = svg('svg', { class: 'tree-svg', role: 'tree', 'aria-label': t('tree.aria') },
-      this.gBands, this.gEdges, this.gNodes);
+      this.gBands, this.gEdges, this.links.g, this.gNodes, this.links.gTop);
     this.empty = h('div', { class: 'tree-empty' });
     fill(host, this.svg, this.empty);
     this.nodeEls = new Map();
@@ -68,6 +71,7 @@ export class TreeView {
     this.order = lay.order;
     this.renderBands(lay);
     this.renderEdges(lay);
+    this.links.render(lay, store.runs, store.selectedPid);
     this.renderNodes(lay);
     this.applyZoom(lay);
     const live = [...store.runs.values()].some((r) => r.state !== 'ended');
@@ -84,8 +88,10 @@ export class TreeView {
     const height = Math.max(150, this.host.clientHeight - 4);
     const target = typeof this.zoom === 'number' ? this.zoom : this.maxAuto;
     const cols = columnsFor(width, target);
+    const margin = hasLinks(this.store.runs) ? LINK_MARGIN : 0;    // room for the channels' curves
     const cands = [1, 2, 3].map((minPer) => {
       const lay = layoutTree(entries, this.store.launcherPid, cols, minPer);
+      lay.width += margin;
       lay.autoScale = Math.max(0.7, Math.min(this.maxAuto, width / lay.width));
       lay.fitScale = Math.min(this.maxAuto, width / lay.width, height / lay.height);
       lay.fits = lay.height * lay.autoScale <= height;
