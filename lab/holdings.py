@@ -8,7 +8,7 @@ each the other's peer), or a file in /dev/shm mapped into both
 file; its Lock, Semaphore and Queue's counters are POSIX semaphores,
 ``/dev/shm/sem.*``).  links.py joins what the processes of a run hold.
 
-    fd_table(dfd, modes) -> ({fd: socket inode}, [held object, ...])
+    fd_table(dfd, last) -> ({fd: socket inode}, [held object, ...])
     shared_maps(dfd)     -> [held object, ...]
 
 A held object is {"kind": "pipe" | "shm" | "sem", "id": inode, "fd": fd or
@@ -45,16 +45,17 @@ def _fd_mode(dfd, fd):
     return _MODES.get(int(data[i + 6:data.find(b"\n", i)].strip(), 8) & 3)
 
 
-def fd_table(dfd, modes):
+def fd_table(dfd, last):
     """Socket inodes by fd, and the pipes and /dev/shm files among the fds.
 
-    One readlink per fd, which the socket inodes need anyway; a pipe's or
-    file's mode costs a read of its fdinfo, once: `modes` ({(fd, link): mode},
-    the caller's, kept from the last call) is updated in place, its stale
-    entries dropped."""
+    One readlink per fd, which the socket inodes need anyway.  `last` is the
+    caller's dict, kept between calls: when the pipes and files are the very
+    fds and targets of last time (nearly always: a pipe's inode is unique,
+    and /dev/shm names are random), last time's objects are returned without
+    building them again; a new one's mode costs a read of its fdinfo, once."""
     fdd = os.open("fd", _DIR, dir_fd=dfd)
     try:
-        sockets, held, seen = {}, [], set()
+        sockets, others = {}, []
         for name in os.listdir(fdd):
             try:
                 link = os.readlink(name, dir_fd=fdd)
@@ -64,10 +65,16 @@ def fd_table(dfd, modes):
                 raise
             if link.startswith("socket:["):
                 sockets[int(name)] = int(link[8:-1])
-                continue
+            elif link.startswith("pipe:[") or link.startswith(_SHM):
+                others.append((name, link))
+        key = tuple(others)         # listdir gives fds in the kernel's order: the same each time
+        if last.get("key") == key:
+            return sockets, last["held"]
+        modes, held = last.get("modes", {}), []
+        for name, link in key:
             if link.startswith("pipe:["):
                 kind, ident, path = "pipe", int(link[6:-1]), None
-            elif link.startswith(_SHM):
+            else:
                 try:
                     ident = os.stat(name, dir_fd=fdd).st_ino    # the file the fd is open on
                 except OSError as e:
@@ -75,17 +82,13 @@ def fd_table(dfd, modes):
                         continue
                     raise
                 kind, path = _shm_kind(link), link
-            else:
-                continue
             fd = int(name)
-            key = (fd, link)
-            seen.add(key)
-            if key not in modes:
-                modes[key] = _fd_mode(dfd, fd)
-            if modes[key] is not None:
-                held.append({"kind": kind, "id": ident, "fd": fd, "mode": modes[key], "name": path})
-        for key in [k for k in modes if k not in seen]:
-            del modes[key]
+            mode = modes.get((fd, link)) or _fd_mode(dfd, fd)
+            if mode is not None:
+                modes[(fd, link)] = mode
+                held.append({"kind": kind, "id": ident, "fd": fd, "mode": mode, "name": path})
+        wanted = {(int(name), link) for name, link in key}
+        last.update(key=key, held=held, modes={k: v for k, v in modes.items() if k in wanted})
         return sockets, held
     finally:
         os.close(fdd)

@@ -29,39 +29,42 @@ _KINDS = ("pipe", "unix", "shm", "sem")
 
 
 def of_run(processes, holds, peer):
-    objects = {}            # (kind, id) -> link
-
-    def end(kind, ident, name, pid, fd, mode, inode=None):
-        link = objects.setdefault((kind, ident), {"kind": kind, "id": ident, "name": None, "ends": []})
-        link["name"] = link["name"] or name         # a Unix server's path is on its side only
-        link["ends"].append({"pid": pid, "fd": fd, "mode": mode, "inode": inode if inode else ident})
-
+    # Grouped first, ends made only for the objects that join two processes:
+    # every lab process holds the event pipe, and that one joins none.
+    groups = {}             # (kind, id) -> [(pid, fd, mode, inode, name)]
     for obj in processes:
         pid = obj["pid"]
         for h in holds(pid):
-            end(h["kind"], h["id"], h["name"], pid, h["fd"], h["mode"])
+            groups.setdefault((h["kind"], h["id"]), []).append((pid, h["fd"], h["mode"], h["id"], h["name"]))
         for sock in obj["sockets"]:
             if sock["proto"] == "unix" and sock["status"] == "ESTABLISHED":
                 other = peer(sock["inode"])
                 if other:
-                    end("unix", min(sock["inode"], other), sock["laddr"] or None, pid, sock["fd"], "rw",
-                        sock["inode"])
+                    groups.setdefault(("unix", min(sock["inode"], other)), []).append(
+                        (pid, sock["fd"], "rw", sock["inode"], sock["laddr"] or None))
     out = []
-    for link in objects.values():
-        ends = link["ends"]
-        if link["kind"] == "pipe":
-            writers = {e["pid"] for e in ends if "w" in e["mode"]}
-            readers = {e["pid"] for e in ends if "r" in e["mode"]}
-            joins = any(w != r for w in writers for r in readers)
-        elif link["kind"] == "unix":
-            sides = {}
-            for e in ends:
-                sides.setdefault(e["inode"], set()).add(e["pid"])
-            joins = len(sides) == 2 and any(a != b for a in list(sides.values())[0] for b in list(sides.values())[1])
-        else:
-            joins = len({e["pid"] for e in ends}) > 1
-        if joins:
-            ends.sort(key=lambda e: (e["pid"], e["fd"] is None, e["fd"] or 0))
-            out.append(link)
+    for (kind, ident), ends in groups.items():
+        if not _joins(kind, ends):
+            continue
+        ends.sort(key=lambda e: (e[0], e[1] is None, e[1] or 0))
+        out.append({"kind": kind, "id": ident, "name": next((e[4] for e in ends if e[4]), None),
+                    "ends": [{"pid": pid, "fd": fd, "mode": mode, "inode": inode}
+                             for pid, fd, mode, inode, _ in ends]})
     out.sort(key=lambda link: (_KINDS.index(link["kind"]), link["id"]))
     return out
+
+
+def _joins(kind, ends):
+    """True if the object lets two different processes of the run talk."""
+    if kind == "pipe":
+        readers = {e[0] for e in ends if "r" in e[2]}
+        return any(e[0] not in readers or len(readers) > 1 for e in ends if "w" in e[2]) if readers else False
+    if kind == "unix":
+        sides = {}
+        for e in ends:
+            sides.setdefault(e[3], set()).add(e[0])
+        if len(sides) != 2:
+            return False
+        one, two = sides.values()
+        return len(one | two) > 1
+    return len({e[0] for e in ends}) > 1

@@ -128,15 +128,15 @@ class _Kept:
     reads answer ESRCH even if its pid is reused, so a new process is never
     mistaken for it."""
     __slots__ = ("dfd", "fds", "obj", "stat", "sched", "starttime", "rss_pages", "vmlck_kb",
-                 "fd_inodes", "kids", "refresh_at", "cpu", "task_cpu", "holds", "fd_modes",
+                 "fd_inodes", "kids", "refresh_at", "cpu", "task_cpu", "task_sched", "holds", "fd_last",
                  "maps", "maps_key")
 
     def __init__(self):
         self.dfd, self.fds = None, {}
         self.obj = self.stat = self.sched = self.starttime = self.rss_pages = None
-        self.fd_inodes = self.cpu = self.maps_key = None
+        self.fd_inodes = self.cpu = self.maps_key = self.task_sched = None
         self.vmlck_kb, self.kids, self.refresh_at = 0, [], 0.0
-        self.task_cpu, self.fd_modes = {}, {}
+        self.task_cpu, self.fd_last = {}, {}
         self.holds, self.maps = [], []      # pipes, /dev/shm files and mappings (holdings.py)
 
     @property
@@ -234,12 +234,14 @@ class ProcReader:
 
     A full read adds status (the signal masks -- stat's are cut to 31 bits
     --, VmLck, VmRSS), wchan (sleeping or stopped only: the kernel says 0
-    for running ones), cmdline when not cached, the fd table when a
-    SocketTable is passed, and every thread's children.  A read is quiet --
-    none of these -- when the process has not run since its last full read
-    (the same schedstat), is single-threaded (schedstat is the main
-    thread's) and asleep in S now and then, and that full read saw its wait
-    channel.  A quiet read that finds stat byte for byte as it was reuses
+    for running ones), cmdline when not cached, the fd table (sockets,
+    pipes, /dev/shm files: holdings.py) and the /dev/shm mappings when a
+    SocketTable is passed, and every thread's state (tasks.py).  A read is
+    quiet -- none of these -- when the process has not run since its last
+    full read (the same schedstat; for a multi-threaded process, every
+    thread's own too: /proc/PID/schedstat is the main thread's) and is
+    asleep in S now and then, and that full read saw its wait channel (every
+    thread's).  A quiet read that finds stat byte for byte as it was reuses
     the last object without parsing anything.  A quiet read still reads
     status if the process blocks some signal (a blocked signal stays pending
     without waking it), has one pending (a frozen process's is cleared by
@@ -381,11 +383,13 @@ class ProcReader:
             if not stat:
                 return None
             now, prev, rss_pages = time.monotonic(), kept.obj, None
-            # Not run since a full read that saw it asleep and single-threaded;
+            # Not run (no thread of it) since a full read that saw it asleep;
             # quiet if it still is (stat, parsed below or the same bytes).
             slept = (sched is not None and sched == kept.sched and prev is not None
-                     and prev["state"] == "S" and prev["threads"] == 1
-                     and now < kept.refresh_at and (table is None or kept.fd_inodes is not None))
+                     and prev["state"] == "S" and now < kept.refresh_at
+                     and (table is None or kept.fd_inodes is not None)
+                     and (prev["threads"] == 1 or kept.task_sched is not None
+                          and tasks.slept(dfd, kept.task_sched)))
             # A blocked or pending signal can change status without waking it.
             no_signal = slept and not prev["signals"]["blocked"] and not prev["signals"]["pending"]
             if no_signal and stat == kept.stat:
@@ -406,7 +410,7 @@ class ProcReader:
             starttime = int(f[19])
             policy = int(f[38]) if len(f) > 38 else -1
 
-            quiet = slept and state == "S" and threads == 1 and kept.starttime == starttime
+            quiet = slept and state == "S" and threads == prev["threads"] and kept.starttime == starttime
             if quiet and rss_pages is None:     # not read above
                 rss_pages = _statm_resident(kept.get(dfd, "statm"))
             if quiet and no_signal and rss_pages == kept.rss_pages:
@@ -460,7 +464,10 @@ class ProcReader:
         """Finish a quiet read: the sockets' states, the children list."""
         self.quiet_reads += 1
         obj["sockets"] = table.for_fds(kept.fd_inodes) if table is not None and kept.fd_inodes else []
-        kept.kids = _children_at(dfd, pid, 1, kept)
+        if obj["tasks"]:            # no thread ran: each as it was, using no CPU
+            obj["tasks"] = [dict(task, cpu=0.0) if task["cpu"] else task for task in obj["tasks"]]
+            kept.task_cpu = {key: (ticks, kept.cpu[1]) for key, (ticks, _) in kept.task_cpu.items()}
+        kept.kids = _children_at(dfd, pid, obj["threads"], kept)
         kept.obj = obj
         return obj
 
@@ -491,13 +498,13 @@ class ProcReader:
         sockets, kept.fd_inodes, kept.holds = [], None, []
         if table is not None:
             try:
-                kept.fd_inodes, held = holdings.fd_table(dfd, kept.fd_modes)
+                kept.fd_inodes, held = holdings.fd_table(dfd, kept.fd_last)
                 sockets = table.for_fds(kept.fd_inodes)
                 # Mappings change only by mmap/munmap, which move the virtual size
                 # (field 23): maps (tens of kB of text) is read again only then.
                 if f[20] != kept.maps_key:
                     kept.maps, kept.maps_key = holdings.shared_maps(dfd), f[20]
-                kept.holds = held + kept.maps
+                kept.holds = held + kept.maps if kept.maps else held
             except PermissionError:
                 pass
 
@@ -509,9 +516,12 @@ class ProcReader:
         tids = None
         if common["threads"] > 1:
             tids = _listdir_at(dfd, "task")     # for the children lists too: listed once
-            obj["tasks"], kept.task_cpu = tasks.read_tasks(dfd, tids, kept.task_cpu, time.monotonic(), CLK_TCK)
-        else:
-            kept.task_cpu = {}
+            obj["tasks"], kept.task_cpu, scheds = tasks.read_tasks(
+                dfd, tids, kept.task_cpu, time.monotonic(), CLK_TCK, schedstat=_HAVE_SCHEDSTAT)
+            # The main thread's is the process's schedstat, checked on its own.
+            kept.task_sched = {t: v for t, v in scheds.items() if t != str(pid)} if scheds else None
+        elif kept.task_cpu or kept.task_sched is not None:
+            kept.task_cpu, kept.task_sched = {}, None
         kept.kids = _children_at(dfd, pid, common["threads"], kept, tids)
         return obj
 

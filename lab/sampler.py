@@ -94,7 +94,8 @@ class Sampler:
         for obj in objs.values():
             if obj["run"] is not None:
                 by_run.setdefault(obj["run"], []).append(obj)
-                unix.update(s["inode"] for s in obj["sockets"] if s["proto"] == "unix")
+                if obj["sockets"]:
+                    unix.update(s["inode"] for s in obj["sockets"] if s["proto"] == "unix")
         run_links = {run: found for run, members in by_run.items()
                      if (found := links.of_run(members, self.reader.holds, self.unix_peers.peer))}
         self.unix_peers.keep_only(unix)

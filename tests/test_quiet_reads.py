@@ -419,3 +419,36 @@ def test_out_of_fds_the_reader_still_reads(family):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), timeout=30)
     assert out.stdout.split() == [str(child.pid), "again"], out.stderr
+
+
+def test_a_sleeping_multithreaded_process_is_read_quietly_until_a_thread_runs(family, reader):
+    """Its schedstat is the main thread's: every thread's own must say it has not run."""
+    child = family.spawn("""
+        r, w = os.pipe()
+        kids = []
+        def reader_thread():
+            os.read(r, 1)                    # asleep in a pipe read until the test writes
+            kids.append(os.fork() or os._exit(0))
+            time.sleep(60)
+        threading.Thread(target=reader_thread, daemon=True).start()
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        while len(os.listdir("/proc/self/task")) < 3:
+            time.sleep(0.01)
+        ready(w=w)
+        idle()
+    """)
+    obj = until_quiet(reader, child.pid)
+    assert len(obj["tasks"]) == 3 and all(t["state"] == "S" and t["cpu"] == 0.0 for t in obj["tasks"])
+    assert [t["tid"] for t in quiet_read(reader, child.pid)["tasks"]] == \
+        sorted(int(t) for t in os.listdir(f"/proc/{child.pid}/task"))
+    assert_matches_ps(reader, child.pid)
+    # Only the reading thread wakes (the main one sleeps on in its stdin read): the
+    # next read is a full one, and it sees the child that thread forked.
+    fd = os.open(f"/proc/{child.pid}/fd/{child.info['w']}", os.O_WRONLY)
+    os.write(fd, b"x")
+    os.close(fd)
+    def forked():
+        before = reader.full_reads
+        obj = reader.read(child.pid)
+        return reader.children(child.pid) and reader.full_reads > before and obj
+    wait_until(forked, message="the thread's fork was not seen by a full read")
