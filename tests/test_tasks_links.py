@@ -244,3 +244,19 @@ def test_a_runs_links_are_its_processes_shared_objects(client, engine):
     assert sems == mapped and len(sems) >= 2
     r = client.get(f"/api/processes/{consumer}/memory")
     assert r.status_code == 200 and r.get_json()["rss"] == r.get_json()["uss"] + r.get_json()["shared"]
+
+
+def test_the_threads_labs_tasks_are_ps_L(client, engine):
+    """The process object's tasks for the threads lab: the TIDs and states ps -L prints."""
+    from tests.test_labs import by_role, processes, start
+    rid = start(client, "threads", threads=3, hold=30)["run"]
+    pid = by_role(client, rid, "parent")[0]["pid"]
+
+    def agrees():
+        engine.hub.sample_now()
+        obj = processes(client, rid)[pid]
+        ps = ps_threads(pid)
+        got = {t["tid"]: t["state"] for t in obj["tasks"] or []}
+        return got and got == {tid: state for tid, (state, _) in ps.items()} \
+            and set(got) == {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+    wait_until(agrees, timeout=10, message="the threads lab's tasks are not ps -L")
