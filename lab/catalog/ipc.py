@@ -21,7 +21,10 @@ _IPC = Lab(
         "there now, so it misses values when slower and reads the same one again when faster. \"Send a "
         "message\" makes the producer send at once; \"consumer slower/faster\" doubles or halves its delay; "
         "\"print the value\" has the parent show what is in the channel now. After \"hold\" seconds the "
-        "producer sends None (or writes -1) as its last message and all three end.",
+        "producer sends None (or writes -1) as its last message and all three end. The tree draws each "
+        "kernel object two processes hold as a dashed curve between them (click one to name them): the "
+        "parent and both children hold everything the parent made before start(), multiprocessing's own "
+        "pipes to each child included, so the curves join all three; the details list every end with its fd.",
         "进程间空间独立, 所以要通过 IPC 对象传递数据: 父进程先创建它, 再启动生产者和消费者, 两个子进程得到的是"
         "同一个内核对象。Pipe() 是一对 Unix 套接字 (socketpair): fd1、fd2 都可读写; 消费者在 fd1 上 recv(), "
         "并发回一个回复, 生产者在 fd2 上 recv() 收到它。Pipe(duplex=False) 是 os.pipe(): fd1 只读, fd2 只写 "
@@ -31,7 +34,10 @@ _IPC = Lab(
         "阻塞; 同时打印 q.qsize() 和 q.empty()。Value 和 Array 是共享内存 (/dev/shm): 没有消息, 每次写入都会"
         "覆盖之前的内容, 消费者读到的是当前的值, 所以慢时会错过一些值, 快时会重复读到同一个值。\"发送消息\" "
         "让生产者立即发送一条; \"消费者变慢/变快\" 让它的等待时间加倍或减半; \"打印当前值\" 让父进程显示通道"
-        "中现在的内容。\"保持\" 秒之后, 生产者发送 None (或写入 -1) 作为最后一条消息, 三个进程都结束。"),
+        "中现在的内容。\"保持\" 秒之后, 生产者发送 None (或写入 -1) 作为最后一条消息, 三个进程都结束。"
+        "进程树把两个进程共同持有的每个内核对象画成它们之间的虚线 (点击进程可看到名称): 父进程和两个子进程"
+        "都持有父进程在 start() 之前创建的一切, 包括 multiprocessing 自己给每个子进程的管道, 所以虚线连接了"
+        "三个进程; 详情中列出每一端和它的文件描述符。"),
     params=(
         Param("channel", "choice", "pipe", choices=("pipe", "pipe_oneway", "queue", "value", "array"),
               label=en_zh("channel", "通信方式"),
