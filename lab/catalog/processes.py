@@ -291,7 +291,9 @@ _FORK_MEMORY = Lab(
         "the finally runs and the with block flushes the buffer; os._exit(3) ends the process at once: "
         "neither. 4: a file object opened before fork is one open file for both: the child's write moves "
         "the parent's f.tell(); a file object the child opens itself has its own offset. The temporary "
-        "file is removed at the end, also on Ctrl-C or SIGTERM.",
+        "file is removed at the end, also on Ctrl-C or SIGTERM. In the dashboard, select the child and press "
+        "\"measure shared / private memory\" before and after \"child writes its copy\": USS (its own pages) "
+        "grows by mb MiB, shared falls by as much.",
         "四个部分依次进行。1: 子进程把全局变量 value 改为 200, 父进程的仍是 100。fork 复制内存是按需的 "
         "(写时复制): fork 之后父子进程映射的是父进程那块 mb MiB 的缓冲区, 它是共享的, 子进程的私有内存很小 "
         "(两者各自打印 /proc/self/smaps_rollup)。点 \"子进程写它的副本\", 子进程写每一页: 内核逐页复制, "
@@ -301,7 +303,8 @@ _FORK_MEMORY = Lab(
         "3: sys.exit(3) 抛出 SystemExit, finally 会执行, with 块会刷新缓冲区; os._exit(3) 立即结束进程: "
         "两者都没有。4: fork 之前打开的文件对象, 父子进程共用同一个文件描述符: 子进程的写入移动了父进程的 "
         "f.tell(); 子进程自己 open() 的文件对象有自己的偏移量, 相互独立。临时文件在结束时删除, "
-        "Ctrl-C 或 SIGTERM 时也会删除。"),
+        "Ctrl-C 或 SIGTERM 时也会删除。在仪表板中选中子进程, 在 \"子进程写它的副本\" 之前和之后各点一次 "
+        "\"测量共享 / 私有内存\": USS (它自己的页) 增加 mb MiB, 共享的减少同样多。"),
     params=(
         Param("mb", "int", 32, 8, 64, label=en_zh("buffer (MiB)", "缓冲区 (MiB)"),
               help=en_zh("memory the parent touches before fork", "父进程在 fork 之前写满的内存")),
