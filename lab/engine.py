@@ -4,11 +4,14 @@ The web layer holds one of these; tests and benchmarks can use it without a
 web server.  No Flask here.
 """
 import resource
+import time
 
 from lab import procfs, proctree, socktable
 from lab.hub import Hub
 from lab.sampler import Sampler
 from lab.supervisor import Supervisor
+
+MEMORY_FRESH = 1.0      # seconds a memory measurement is answered again without measuring
 
 
 class Engine:
@@ -17,6 +20,7 @@ class Engine:
         self.hz = hz
         self.sampler = None
         self.hub = None
+        self._memory = {}       # (pid, started) -> (when, what procfs.memory said)
 
     def start(self):
         self.supervisor.start()        # lab init first, while this process has one thread
@@ -49,6 +53,28 @@ class Engine:
                 if sock["proto"].startswith("tcp") and sock["status"] == "LISTEN" and sock["laddr"] in wanted:
                     return pid
         return None
+
+    def memory(self, pid, before_measuring=lambda: None):
+        """Shared and private memory of a lab process now (procfs.memory), or None
+        if pid is no live lab process.  A measurement makes the kernel walk the
+        process's page tables, so one is kept for MEMORY_FRESH seconds: a class
+        that asks at once about the same child costs one.  before_measuring is
+        called before each real one (the web layer's rate limit)."""
+        with self.hub.lock:
+            obj = self.hub.processes.get(pid)
+        if obj is None or obj["run"] is None:
+            return None
+        key, now = (pid, obj["started"]), time.monotonic()
+        hit = self._memory.get(key)
+        if hit is not None and now - hit[0] < MEMORY_FRESH:
+            return hit[1]
+        before_measuring()
+        usage = procfs.memory(pid, obj["started"])      # None if the pid is another's now
+        if len(self._memory) > 256:
+            self._memory.clear()
+        if usage is not None:
+            self._memory[key] = (now, usage)
+        return usage
 
     def close(self):
         stopped = self.hub.close() if self.hub is not None else True

@@ -13,6 +13,10 @@ file; its Lock, Semaphore and Queue's counters are POSIX semaphores,
 
 A held object is {"kind": "pipe" | "shm" | "sem", "id": inode, "fd": fd or
 None for a mapping, "mode": "r" | "w" | "rw", "name": path or None}.
+
+What it can miss: a mode is read once per fd and target, so an fd that
+dup2() points at the other end of the same pipe keeps its old mode until it
+is closed or another fd changes.
 """
 import errno
 import os

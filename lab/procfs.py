@@ -116,6 +116,7 @@ _HAVE_SCHEDSTAT = os.path.exists("/proc/self/schedstat")
 # so every quiet process is read in full at least this often anyway.
 QUIET_REFRESH = 5.0
 _FILE = os.O_RDONLY | os.O_CLOEXEC
+_NOTHING = ()           # no pipes or mappings (not read): the same object every time
 
 
 class _Kept:
@@ -128,8 +129,9 @@ class _Kept:
     reads answer ESRCH even if its pid is reused, so a new process is never
     mistaken for it."""
     __slots__ = ("dfd", "fds", "obj", "stat", "sched", "starttime", "rss_pages", "vmlck_kb",
-                 "fd_inodes", "kids", "refresh_at", "cpu", "task_cpu", "task_sched", "holds", "fd_last",
-                 "maps", "maps_key")
+                 "fd_inodes", "kids", "refresh_at", "cpu", "task_cpu", "task_sched",
+                 "holds", "holds_gen", "fd_held", "maps_held", "fd_last",
+                 "maps", "maps_key", "maps_at")
 
     def __init__(self):
         self.dfd, self.fds = None, {}
@@ -138,6 +140,8 @@ class _Kept:
         self.vmlck_kb, self.kids, self.refresh_at = 0, [], 0.0
         self.task_cpu, self.fd_last = {}, {}
         self.holds, self.maps = [], []      # pipes, /dev/shm files and mappings (holdings.py)
+        self.fd_held = self.maps_held = None
+        self.holds_gen, self.maps_at = 0, 0.0     # holds_gen: new whenever holds changes
 
     @property
     def held(self):
@@ -269,6 +273,7 @@ class ProcReader:
         self._fd_budget = _fd_budget() if fd_budget is None else fd_budget
         self._fds_held = 0
         self.full_reads = self.quiet_reads = 0     # for tests and bench/sampler.py
+        self._holds_gen = 0
 
     def forget(self, pid):
         kept = self._kept.pop(pid, None)
@@ -308,6 +313,11 @@ class ProcReader:
         mapped anything."""
         kept = self._kept.get(pid)
         return kept.holds if kept is not None else []
+
+    def holds_version(self, pid):
+        """A number that changes whenever holds(pid) does (None if not kept)."""
+        kept = self._kept.get(pid)
+        return kept.holds_gen if kept is not None else None
 
     def read(self, pid, table=None):
         """The process object of `pid`, or None if it is gone.
@@ -495,18 +505,30 @@ class ProcReader:
                 argv = _split_cmdline(_read_at(dfd, "cmdline"))
                 self._cmdline[pid] = (key, argv)
 
-        sockets, kept.fd_inodes, kept.holds = [], None, []
+        sockets, kept.fd_inodes, held, maps = [], None, _NOTHING, _NOTHING
         if table is not None:
             try:
                 kept.fd_inodes, held = holdings.fd_table(dfd, kept.fd_last)
                 sockets = table.for_fds(kept.fd_inodes)
-                # Mappings change only by mmap/munmap, which move the virtual size
-                # (field 23): maps (tens of kB of text) is read again only then.
-                if f[20] != kept.maps_key:
-                    kept.maps, kept.maps_key = holdings.shared_maps(dfd), f[20]
-                kept.holds = held + kept.maps if kept.maps else held
+                # A mapping comes and goes by mmap/munmap, which nearly always move
+                # the virtual size (field 23): maps (tens of kB of text) is read
+                # again then, and at the periodic refresh (an munmap and an mmap of
+                # the same size in one tick).
+                now = time.monotonic()
+                if f[20] != kept.maps_key or now - kept.maps_at > QUIET_REFRESH:
+                    found = holdings.shared_maps(dfd)
+                    kept.maps = kept.maps if found == kept.maps else found
+                    kept.maps_key, kept.maps_at = f[20], now
+                maps = kept.maps
             except PermissionError:
                 pass
+        # The same objects as last time (fd_table and the maps check give the very
+        # same lists back then): links.py's work for this process can be reused.
+        if held is not kept.fd_held or maps is not kept.maps_held:
+            kept.fd_held, kept.maps_held = held, maps
+            kept.holds = [*held, *maps]
+            self._holds_gen += 1            # one count for all: a reused pid never repeats one
+            kept.holds_gen = self._holds_gen
 
         obj = {
             "pid": pid, **common, "cmdline": argv, "state": state,
@@ -517,7 +539,7 @@ class ProcReader:
         if common["threads"] > 1:
             tids = _listdir_at(dfd, "task")     # for the children lists too: listed once
             obj["tasks"], kept.task_cpu, scheds = tasks.read_tasks(
-                dfd, tids, kept.task_cpu, time.monotonic(), CLK_TCK, schedstat=_HAVE_SCHEDSTAT)
+                dfd, tids, kept.task_cpu, time.monotonic(), CLK_TCK, common["threads"], schedstat=_HAVE_SCHEDSTAT)
             # The main thread's is the process's schedstat, checked on its own.
             kept.task_sched = {t: v for t, v in scheds.items() if t != str(pid)} if scheds else None
         elif kept.task_cpu or kept.task_sched is not None:
@@ -599,8 +621,11 @@ _ROLLUP = {b"Rss:": "rss", b"Pss:": "pss", b"Shared_Clean:": "shared", b"Shared_
            b"Private_Clean:": "uss", b"Private_Dirty:": "uss", b"Private_Hugetlb:": "uss", b"Swap:": "swap"}
 
 
-def memory(pid):
+def memory(pid, started=None):
     """{"rss", "pss", "uss", "shared", "swap"} in bytes from /proc/PID/smaps_rollup, or None.
+
+    started: the process's start time as its object has it; if the pid now
+    names another process (reused since), None.
 
     psutil's memory_full_info() gives uss, pss and swap by the same sums:
     USS, the pages only this process maps (what killing it would free); PSS,
@@ -609,15 +634,19 @@ def memory(pid):
     side writes: copy-on-write).  rss = shared + uss.  The kernel walks
     every page table to answer, so this is read when asked, never per tick."""
     try:
-        fd = os.open(f"/proc/{pid}/smaps_rollup", os.O_RDONLY | os.O_CLOEXEC)
+        dfd = _open_pid_dir(pid)
     except OSError:
         return None
-    try:
-        data = os.read(fd, 8192)
-    except OSError:
+    try:                        # through one directory fd: the same process for both reads
+        if started is not None:
+            stat = _read_at(dfd, "stat")
+            if BOOT_TIME + int(stat[stat.rfind(b")") + 2:].split()[19]) / CLK_TCK != started:
+                return None
+        data = _read_at(dfd, "smaps_rollup")
+    except (OSError, IndexError, ValueError):
         return None
     finally:
-        os.close(fd)
+        os.close(dfd)
     out = {"rss": 0, "pss": 0, "uss": 0, "shared": 0, "swap": 0}
     for line in data.splitlines()[1:]:          # the first line is the address range
         key, _, rest = line.partition(b" ")

@@ -32,6 +32,7 @@ class Sampler:
         self._ports_lock = threading.Lock()    # forget_run comes from another thread
         self._seen = set()          # pids of the previous sample, to forget the gone ones
         self.unix_peers = unixpeers.UnixPeers()
+        self._links_cache = {}      # run -> (what its processes held, its links)
 
     def _run_of_adoptee(self, obj):
         """The run of one of lab init's children (a session, an orphan, a
@@ -52,9 +53,10 @@ class Sampler:
         One walk down from lab init: each process is read once (its children
         come from the same sample's thread count), and the /proc/net tables
         are read only if some lab process turns out to hold a socket.  Links
-        cost nothing more: the fd table is read for the sockets anyway, maps
-        only when a mapping may have changed, and a Unix socket's peer is asked
-        once per socket."""
+        add little: the fd table is read for the sockets anyway, maps only when
+        a mapping may have changed, a Unix socket's peer is asked of the kernel
+        once, and a run's links are joined again only when what its processes
+        hold has changed (docs/performance.md)."""
         objs = {}
         table = socktable.SocketTable()      # reads a /proc/net table only when asked
         todo = [(self.launcher_pid, None)]     # (pid, its run; _ADOPTED: look it up)
@@ -90,21 +92,41 @@ class Sampler:
                     run = (self.lab_ports.get(_port(sock["laddr"]))
                            or self.lab_ports.get(_port(sock["raddr"])))
                     unowned.setdefault(run, []).append(sock)
-        by_run, unix = {}, set()
-        for obj in objs.values():
-            if obj["run"] is not None:
-                by_run.setdefault(obj["run"], []).append(obj)
-                if obj["sockets"]:
-                    unix.update(s["inode"] for s in obj["sockets"] if s["proto"] == "unix")
-        run_links = {run: found for run, members in by_run.items()
-                     if (found := links.of_run(members, self.reader.holds, self.unix_peers.peer))}
-        self.unix_peers.keep_only(unix)
+        run_links = self._links(objs)
         for pid in self._seen - objs.keys():
             self.reader.forget(pid)
         self._seen = set(objs)
         if len(self._run_cache) > 2 * len(objs) + 64:
             self._run_cache = {k: v for k, v in self._run_cache.items() if k[0] in objs}
         return Sample(objs, unowned, run_links)
+
+    def _links(self, objs):
+        """{run: links} (links.py), each run's worked out again only if what its
+        processes hold changed: a Pool's dozen objects held by every worker are
+        thousands of ends."""
+        by_run, unix, peer, version = {}, set(), self.unix_peers.peer, self.reader.holds_version
+        for obj in objs.values():
+            if obj["run"] is not None:
+                key = (obj["pid"], version(obj["pid"]))
+                if obj["sockets"]:
+                    ends = tuple((s["inode"], s["status"], peer(s["inode"]) if s["status"] == "ESTABLISHED" else None)
+                                 for s in obj["sockets"] if s["proto"] == "unix")
+                    unix.update(e[0] for e in ends)
+                    key += ends
+                members, keys = by_run.setdefault(obj["run"], ([], []))
+                members.append(obj)
+                keys.append(key)
+        self.unix_peers.keep_only(unix)
+        cache, out = {}, {}
+        for run, (members, keys) in by_run.items():
+            key = tuple(keys)
+            hit = self._links_cache.get(run)
+            found = hit[1] if hit is not None and hit[0] == key else links.of_run(members, self.reader.holds, peer)
+            cache[run] = (key, found)
+            if found:
+                out[run] = found
+        self._links_cache = cache
+        return out
 
     def close(self):
         """Release the /proc fds the reader holds, and the netlink socket."""

@@ -4,14 +4,17 @@ Stdlib only.  /proc/net/unix names no peer, so a socketpair (what
 multiprocessing's Pipe() is) or an accepted Unix connection cannot be
 paired from it; ``ss -x`` asks the kernel over NETLINK_SOCK_DIAG, and so
 do we, with UDIAG_SHOW_PEER for one inode (unix_diag_get_exact: about 8 µs).
-A connected socket's peer never changes, so each inode is asked once.
+A connected socket's peer never changes, so a peer once known is kept; a
+socket with none yet (a client whose connection waits in the backlog: the
+server's end has no inode until accept()) is asked again a second later.
 
     peers = UnixPeers()
-    peers.peer(1512575)     # -> 1512576, or None (not connected, gone, no netlink)
+    peers.peer(1512575)     # -> 1512576, or None (not connected yet, gone, no netlink)
 """
 import errno
 import socket
 import struct
+import time
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -24,26 +27,38 @@ _HDR = struct.Struct("=IHHII")                  # struct nlmsghdr
 _REQ = struct.Struct("=BBHIIIII")               # struct unix_diag_req
 _MSG = struct.Struct("=BBBBIII")                # struct unix_diag_msg
 _ATTR = struct.Struct("=HH")                    # struct rtattr
+RETRY = 1.0             # seconds before a socket with no peer yet is asked again
 
 
 class UnixPeers:
     def __init__(self):
         self._sock = None
         self._broken = False        # no NETLINK_SOCK_DIAG here (a sandbox): never ask again
-        self._peer = {}             # inode -> peer inode or None
+        self._peer = {}             # inode -> peer inode
+        self._retry = {}            # inode -> when to ask again: no peer last time
         self._seq = 0
 
     def peer(self, inode):
-        if inode in self._peer:
-            return self._peer[inode]
+        peer = self._peer.get(inode)
+        if peer is not None:
+            return peer
+        now = time.monotonic()
+        if self._retry.get(inode, 0.0) > now:
+            return None
         peer = self._ask(inode)
-        self._peer[inode] = peer
+        if peer:
+            self._peer[inode] = peer
+            self._retry.pop(inode, None)
+        else:
+            self._retry[inode] = now + RETRY
         return peer
 
     def keep_only(self, inodes):
         """Forget the sockets no longer held (a new socket may get an old inode one day)."""
         if len(self._peer) > len(inodes):
             self._peer = {i: p for i, p in self._peer.items() if i in inodes}
+        if len(self._retry) > len(inodes):
+            self._retry = {i: t for i, t in self._retry.items() if i in inodes}
 
     def close(self):
         if self._sock is not None:

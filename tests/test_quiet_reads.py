@@ -452,3 +452,59 @@ def test_a_sleeping_multithreaded_process_is_read_quietly_until_a_thread_runs(fa
         obj = reader.read(child.pid)
         return reader.children(child.pid) and reader.full_reads > before and obj
     wait_until(forked, message="the thread's fork was not seen by a full read")
+
+
+@pytest.mark.skipif(not IS_ROOT or len(os.sched_getaffinity(0)) < 2, reason="needs root (SCHED_FIFO) and 2 CPUs")
+def test_a_thread_woken_but_waiting_for_a_cpu_is_seen_at_once(family, reader):
+    """Woken, it is R on a run queue before its schedstat moves: its stat tells."""
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    child = family.spawn(f"""
+        os.sched_setaffinity(0, {{{cpu}}})
+        r, w = os.pipe()
+        t = threading.Thread(target=lambda: [os.read(r, 1) for _ in iter(int, 1)], daemon=True)
+        t.start()
+        while len(os.listdir("/proc/self/task")) < 2:
+            time.sleep(0.01)
+        ready(w=w, tid=t.native_id)
+        idle()
+    """)
+    until_quiet(reader, child.pid)
+    hog = family.spawn(f"""
+        os.sched_setaffinity(0, {{{cpu}}})
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+        ready()
+        end = time.monotonic() + 1.0                # bounded: the RT throttle leaves 5% anyway
+        while time.monotonic() < end:
+            pass
+        os._exit(0)
+    """)
+    fd = os.open(f"/proc/{child.pid}/fd/{child.info['w']}", os.O_WRONLY)
+    os.write(fd, b"x")
+    os.close(fd)
+    with open(f"/proc/{child.pid}/task/{child.info['tid']}/stat") as f:
+        kernel = f.read().rsplit(")", 1)[1].split()[0]
+    shown = {t["tid"]: t["state"] for t in reader.read(child.pid)["tasks"]}[child.info["tid"]]
+    hog.popen.wait(timeout=10)
+    assert kernel == "R" and shown == "R"
+
+
+def test_threads_that_came_or_went_while_read_are_no_base_for_quiet_reads(family):
+    from lab import tasks
+    child = family.spawn("""
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        while len(os.listdir("/proc/self/task")) < 2:
+            time.sleep(0.01)
+        ready()
+        idle()
+    """)
+    dfd = os.open(f"/proc/{child.pid}", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        tids = os.listdir(f"/proc/{child.pid}/task")
+        *_, scheds = tasks.read_tasks(dfd, tids, {}, 0.0, 100, 2, schedstat=True)
+        assert scheds is not None and set(scheds) == set(tids)
+        gone = str(2 ** 22 + 7)                      # listed, then gone before it was read
+        listed, *_ = tasks.read_tasks(dfd, tids + [gone], {}, 0.0, 100, 3, schedstat=True)
+        assert len(listed) == 2 and tasks.read_tasks(dfd, tids + [gone], {}, 0.0, 100, 3, schedstat=True)[2] is None
+        assert tasks.read_tasks(dfd, tids, {}, 0.0, 100, 3, schedstat=True)[2] is None   # one not listed
+    finally:
+        os.close(dfd)

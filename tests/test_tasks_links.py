@@ -260,3 +260,63 @@ def test_the_threads_labs_tasks_are_ps_L(client, engine):
         return got and got == {tid: state for tid, (state, _) in ps.items()} \
             and set(got) == {int(t) for t in os.listdir(f"/proc/{pid}/task")}
     wait_until(agrees, timeout=10, message="the threads lab's tasks are not ps -L")
+
+
+def test_a_unix_connection_in_the_backlog_is_linked_once_accepted(family, reader, monkeypatch):
+    """Before accept() the client's peer has no inode yet: asked again, not remembered."""
+    monkeypatch.setattr(unixpeers, "RETRY", 0.0)
+    path = os.path.join(family.tempdir(), "s")
+    server = family.spawn(f'''
+srv = socket.socket(socket.AF_UNIX)
+srv.bind({path!r})
+srv.listen(1)
+ready()
+sys.stdin.readline()                 # the test says when to accept
+conn, _ = srv.accept()
+print("accepted", flush=True)
+idle()
+''')
+    client = family.spawn(f'''
+c = socket.socket(socket.AF_UNIX)
+c.connect({path!r})
+ready()
+idle()
+''')
+    peers = unixpeers.UnixPeers()
+    try:
+        def found():
+            procs = [reader.read(pid, socktable.SocketTable()) for pid in (server.pid, client.pid)]
+            return links.of_run(procs, reader.holds, peers.peer)
+        assert found() == []                              # in the backlog: no peer yet
+        server.popen.stdin.write(b"go\n")
+        server.popen.stdin.flush()
+        assert server.popen.stdout.readline() == b"accepted\n"
+        unix = wait_until(found, message="the accepted connection was never linked")
+        assert [(link["kind"], {e["pid"] for e in link["ends"]}, link["name"]) for link in unix] == \
+            [("unix", {server.pid, client.pid}, path)]
+    finally:
+        peers.close()
+
+
+def test_memory_is_for_lab_processes_only_and_bounded(client, engine):
+    from tests.test_labs import by_role, start
+    rid = start(client, "zombie")["run"]
+    parent = by_role(client, rid, "parent")[0]["pid"]
+    r = client.get(f"/api/processes/{engine.launcher_pid}/memory")      # lab init is no lab process
+    assert r.status_code == 404 and r.get_json()["detail"]["code"] == "not_lab_process"
+    # A class asking at once about one process: one measurement, the same answer.
+    answers = [client.get(f"/api/processes/{parent}/memory") for _ in range(25)]
+    assert {r.status_code for r in answers} == {200} and len({r.data for r in answers}) == 1
+    # Different processes, or later: each is measured, at most 20 a second.
+    zombie = by_role(client, rid, "child")[0]["pid"]
+    r = client.get(f"/api/processes/{zombie}/memory")
+    assert r.status_code == 404                  # a zombie has no memory left to measure
+    session = client.get(f"/api/runs/{rid}").get_json()["session"]
+    answers = []
+    for _ in range(12):
+        engine._memory.clear()
+        answers += [client.get(f"/api/processes/{pid}/memory") for pid in (parent, session)]
+    codes = [r.status_code for r in answers]
+    assert set(codes) == {200, 429} and codes.count(200) <= 20 - 2     # two measured above
+    assert codes.index(429) == codes.count(200)                        # refused from then on
+    assert "too many memory measurements" in answers[-1].get_json()["error"]

@@ -6,7 +6,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
-from lab import catalog, control, procfs, proctree, signals
+from lab import catalog, control, proctree, signals
 from lab.web.errors import ApiError
 from lab.web.guard import RateLimit, check_control, json_body, may_control
 
@@ -57,11 +57,16 @@ def _run_or_404(run_id):
     return run
 
 
-def _start_limit():
-    limit = current_app.extensions.get("proclab_start_limit")
+def _limit(name, count, window, what):
+    """The app's RateLimit called `name`, made on first use."""
+    limit = current_app.extensions.get(name)
     if limit is None:
-        limit = current_app.extensions["proclab_start_limit"] = RateLimit(*current_app.config["START_RATE"])
+        limit = current_app.extensions[name] = RateLimit(count, window, what)
     return limit
+
+
+def _start_limit():
+    return _limit("proclab_start_limit", *current_app.config["START_RATE"], "starts")
 
 
 # -- catalogue ---------------------------------------------------------------
@@ -301,10 +306,9 @@ def signal_process(pid):
 
 @bp.get("/processes/<int:pid>/memory")
 def process_memory(pid):
-    """Shared and private memory of one lab process (watching: no token needed)."""
-    with engine().hub.lock:
-        known = pid in engine().hub.processes
-    usage = procfs.memory(pid) if known else None
+    """Shared and private memory of one lab process (watching: no token needed,
+    but the kernel walks its page tables for it: bounded per second)."""
+    usage = engine().memory(pid, _limit("proclab_memory_limit", 20, 1.0, "memory measurements").hit)
     if usage is None:
         raise ApiError(404, f"{pid} is not a live lab process", {"code": "not_lab_process", "pid": pid})
     return jsonify({"pid": pid, **usage})

@@ -128,8 +128,8 @@ def json_body(required=True):
 class RateLimit:
     """At most `count` events in any `window` seconds."""
 
-    def __init__(self, count, window):
-        self.count, self.window = count, window
+    def __init__(self, count, window, what="starts"):
+        self.count, self.window, self.what = count, window, what
         self.times = collections.deque()
         self.lock = threading.Lock()
 
@@ -140,6 +140,6 @@ class RateLimit:
                 self.times.popleft()
             if len(self.times) >= self.count:
                 retry = self.window - (now - self.times[0])
-                raise ApiError(429, f"too many starts: at most {self.count} per "
+                raise ApiError(429, f"too many {self.what}: at most {self.count} per "
                                     f"{self.window:g} s, retry in {retry:.1f} s")
             self.times.append(now)

@@ -20,7 +20,8 @@ export class MemoryPanel {
     try {
       this.result = { pid, data: await api.memory(pid), at: Date.now() / 1000 };
     } catch (err) {
-      this.result = { pid, error: err.status === 404 ? t('mem.gone') : err.message };
+      const why = { 404: 'mem.gone', 429: 'mem.busy' }[err.status];
+      this.result = { pid, error: why ? t(why) : err.message };
     }
     this.busy = false;
     this.onChange();
@@ -28,7 +29,7 @@ export class MemoryPanel {
 
   render(obj, gone) {
     const r = this.result && this.result.pid === obj.pid ? this.result : null;
-    const button = h('button', { class: 'btn small', disabled: this.busy || gone, onclick: () => this.measure(obj.pid) },
+    const button = h('button', { class: 'btn small', disabled: this.busy || gone || obj.state === 'Z', onclick: () => this.measure(obj.pid) },
       r ? t('mem.again') : t('mem.measure'));
     if (!r) return [h('p', { class: 'muted' }, t('mem.hint')), button];
     if (r.error) return [h('p', { class: 'muted' }, r.error), button];
