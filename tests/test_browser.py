@@ -456,8 +456,9 @@ def test_the_pipe_between_producer_and_consumer_and_the_threads_of_a_process(liv
         # Drawn between the two as soon as they hold the socketpair; labelled once selected.
         expect(page.locator(f'#tree .links .link[data-pair="{pair}"] .link-path')).to_have_count(1)
         node(page, "consumer").click()
-        label = page.locator(f'#tree .link-labels .link[data-pair="{pair}"] .link-label')
-        expect(label).to_contain_text("unix")
+        badge = page.locator(f'#tree .link-badge[data-pid="{producer}"]')   # on the producer: what they share
+        expect(badge).to_contain_text("unix")
+        expect(page.locator(f'#tree .link-mine[data-pair="{pair}"]')).to_have_count(1)
         # The details name the same sockets the kernel shows in both fd tables.
         item = page.locator(".linklist .link-unix")
         expect(item).to_have_count(1)
@@ -480,7 +481,7 @@ def test_the_pipe_between_producer_and_consumer_and_the_threads_of_a_process(liv
         wait_until(lambda: sorted(int(r) for r in rows.locator("td:first-child").all_inner_texts()) == tids(),
                    timeout=10, message="the thread list is not /proc/PID/task")
         page.click(".det-section button:has-text('measure shared')")
-        expect(page.locator(".fields.mem dt", has_text="USS")).to_have_count(1)
+        expect(page.locator(".mem-table th", has_text="USS")).to_have_count(1)
         page.locator(".thr-table").scroll_into_view_if_needed()
         shot(page, "links-2-threads-and-memory")
     finally:

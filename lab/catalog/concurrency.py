@@ -52,13 +52,15 @@ _POOL = Lab(
         "besides its main thread the Pool runs three threads of its own (handing out tasks, collecting "
         "results, watching the workers). \"Add tasks\" queues more; \"close and join\" does close() (no new "
         "events) and join() (the workers are reaped). Kill a worker and the Pool starts another (a new PID), "
-        "but the task it was running is lost.",
+        "but the task it was running is lost: a get() waiting for its result waits for ever, and close and "
+        "join never return (stop the run).",
         "Pool(n) 一次性启动 n 个工作进程; 放入进程池队列的每个事件都在其中一个进程里运行, 所以不管有多少任务, "
         "任务行里只出现这 n 个 PID: 不会为每个任务创建和删除进程。apply_async() 立即返回, get() 等待结果; "
         "apply() 自己等待; map() 为每一项放入一个事件, 按顺序返回结果列表。父进程显示 Sl: 除了主线程, "
         "进程池还有自己的三个线程 (分发任务、收集结果、照看工作进程)。\"添加任务\" 放入更多事件; "
         "\"关闭并回收\" 执行 close() (不能再添加事件) 和 join() (回收工作进程)。杀死一个工作进程, "
-        "进程池会启动一个新的 (新的 PID), 但它正在执行的任务丢失了。"),
+        "进程池会启动一个新的 (新的 PID), 但它正在执行的任务丢失了: 等待这个结果的 get() 会永远等下去, close "
+        "和 join 也不会返回 (请停止这次运行)。"),
     params=(
         Param("n", "int", 3, 1, 6, label=en_zh("processes n", "进程数 n"),
               help=en_zh("Pool(processes=n): the pool's worker processes", "Pool(processes=n): 进程池中的进程数")),

@@ -5,7 +5,7 @@
 import { h, clear, fmtBytes, fmtTime, fill } from './dom.js';
 import { t, L, onLang } from './i18n.js';
 import { explainStat, explainWchan, STATES } from './explain.js';
-import { kindOf, displayName, stateClass, psCommand } from './procinfo.js';
+import { kindOf, displayName, stateClass, psCommand, roleText } from './procinfo.js';
 import { signalTable, signalSummary } from './sigtable.js';
 import { Controls } from './controls.js';
 import { ThreadList } from './threads.js';
@@ -102,7 +102,7 @@ export class DetailsView {
     const fields = [
       ['PID', obj.pid], ['PPID', this.store.proc(obj.ppid) ? link(obj.ppid) : obj.ppid],
       ['PGID', obj.pgid], ['SID', obj.sid], ['TPGID', obj.tpgid],
-      [t('f.run'), obj.run ?? '–'], [t('f.role'), obj.role ?? '–'], [t('f.name'), obj.name],
+      [t('f.run'), obj.run ?? '–'], [t('f.role'), obj.role ? (roleText(obj.role) === obj.role ? obj.role : `${roleText(obj.role)} (${obj.role})`) : '–'], [t('f.name'), obj.name],
       ['STAT', obj.stat], ['NI', obj.nice ?? '-'], ['PRI', 39 - obj.priority],
       [t('f.threads'), obj.threads], ['%CPU', this.cpuEl = h('span', null, (obj.cpu ?? 0).toFixed(1))],
       ['RSS', this.rssEl = h('span', null, fmtBytes(obj.rss))],

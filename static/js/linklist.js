@@ -6,9 +6,15 @@ import { t } from './i18n.js';
 
 const MODE = { r: 'link.reads', w: 'link.writes', rw: 'link.readsWrites' };
 
+// The most telling first: after fork() a child holds all its parent's pipes (multiprocessing's
+// own to each child among them), so pipes come last; each kind is explained once.
+const ORDER = ['unix', 'shm', 'sem', 'pipe'];
+
 export function linkList(run, pid, pidLink) {
-  const mine = (run && run.links || []).filter((l) => l.ends.some((e) => e.pid === pid));
+  const mine = (run && run.links || []).filter((l) => l.ends.some((e) => e.pid === pid))
+    .sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
   if (!mine.length) return h('p', { class: 'muted' }, t('link.none'));
+  const told = new Set();
   const endText = (e) => [
     e.fd === null ? t('link.mapped') : `fd ${e.fd}`,
     ` (${t(MODE[e.mode] || 'link.readsWrites')})`,
@@ -24,6 +30,6 @@ export function linkList(run, pid, pidLink) {
         h('code', { class: 'link-id' }, l.kind === 'unix' ? `socket:[${own[0].inode}]` : l.kind === 'pipe' ? `pipe:[${l.id}]` : l.name || l.id)),
       h('div', null, t('link.here'), ' ', own.map(endText).join(', ')),
       [...byPid].map(([other, ends]) => h('div', null, '↔ ', pidLink(other), ' ', ends.map(endText).join(', '))),
-      h('div', { class: 'muted link-why' }, t(`link.${l.kind}Why`)));
+      told.has(l.kind) ? null : (told.add(l.kind), h('div', { class: 'muted link-why' }, t(`link.${l.kind}Why`))));
   }));
 }

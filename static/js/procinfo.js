@@ -39,12 +39,16 @@ export function displayName(store, obj) {
   return obj.role ? roleText(obj.role) : shortCmd(obj);
 }
 
-// A role in the chosen language: "worker 3" -> "工作进程 3"; a role no lab uses stays as it is.
+// A role in the chosen language: "worker 3" -> "工作进程 3", "gil worker 2" -> "GIL 工作进程 2";
+// the longest known role the text starts with is translated, the rest (a number) kept; a role
+// no lab uses (a Process's own name, "worker-1") stays as it is.
 const ROLES = ['parent', 'child', 'grandchild', 'root', 'driver', 'conductor', 'server', 'client', 'worker',
-  'playground'];
+  'playground', 'producer', 'consumer', 'gil worker', 'buffer child', 'offset child', 'sys.exit child',
+  'os._exit child'].sort((a, b) => b.length - a.length);
 export function roleText(role) {
-  const [word, ...rest] = String(role).split(' ');
-  return ROLES.includes(word) ? [t(`role.${word}`), ...rest].join(' ') : role;
+  const text = String(role);
+  const key = ROLES.find((r) => text === r || text.startsWith(`${r} `));
+  return key ? t(`role.${key}`) + text.slice(key.length) : text;
 }
 
 export function stateClass(state) {

@@ -1,19 +1,25 @@
 // The channels between processes, drawn over the tree: a dashed curve between two
 // nodes for every pipe, Unix socketpair, shared memory or semaphore they both hold
-// (each run's `links`), labelled, with an arrow from writer to reader on a pipe.
-// Pure pairing (linkPairs) plus a layer the tree owns and hands its layout to.
+// (each run's `links`), with an arrow from writer to reader on a one-way pipe.  When
+// a process is selected, every process it shares something with gets a badge naming
+// what (on its own box, so no label covers another node).  Pure pairing (linkPairs)
+// plus a layer the tree owns and hands its layout to.
 
 import { svg, clear } from './dom.js';
 import { t } from './i18n.js';
 import { GEO } from './tree-layout.js';
 
-const ORDER = ['pipe', 'unix', 'shm', 'sem'];
+// A pair's colour: its most telling object.  Pipes come last: after fork() every child
+// holds the pipes its parent had, multiprocessing's own to each child among them.
+const COLOUR = ['unix', 'shm', 'sem', 'pipe'];
+const CLIQUE = 4;      // shared memory held by up to this many: every pair; more: a star
 
 // links: a run's `links` -> [{a, b, kinds: {pipe: 1, sem: 2}, forward, backward, ids: [...]}],
 // one per pair of processes (a < b).  forward: a pipe carries data from a to b.
 // A pipe joins each writer to each reader, a socketpair each holder of one socket to
-// each holder of the other; shared memory and semaphores join the lowest PID holding
-// them (usually the parent that made them) to every other holder: a star, not a clique.
+// each holder of the other; shared memory and semaphores join every two holders (the
+// deadlock's two workers share its locks), or, past CLIQUE holders (a Pool), the lowest
+// PID holding them (usually the parent that made them) to every other one: a star.
 export function linkPairs(links) {
   const pairs = new Map();
   const add = (x, y, kind, id, flow) => {
@@ -44,7 +50,8 @@ export function linkPairs(links) {
       }
     } else {
       const holders = pids(() => true).sort((x, y) => x - y);
-      for (const other of holders.slice(1)) add(holders[0], other, link.kind, link.id, false);
+      const hubs = holders.length <= CLIQUE ? holders : holders.slice(0, 1);
+      hubs.forEach((x, i) => { for (const y of holders.slice(i + 1)) add(x, y, link.kind, link.id, false); });
     }
   }
   return [...pairs.values()];
@@ -54,7 +61,7 @@ export function linkPairs(links) {
 // own, per child, too), so counts say more about inheritance than about the lesson;
 // the tooltip and the details list every object.
 export function pairLabel(p) {
-  return ORDER.filter((k) => p.kinds[k]).map((k) => t(`link.${k}`)).join(' · ');
+  return COLOUR.filter((k) => p.kinds[k]).map((k) => t(`link.${k}`)).join(' · ');
 }
 
 // How much room right of the tree the curves need (nodes one above the other in the
@@ -68,47 +75,44 @@ export function hasLinks(runs) {
 export class LinkLayer {
   constructor() {
     this.g = svg('g', { class: 'links' });          // the curves: under the nodes
-    this.gTop = svg('g', { class: 'link-labels' }); // labels and arrows: over them, readable
-    this.els = new Map();       // pair key -> {g, top, path, arrow, label, bg, title}
+    this.gTop = svg('g', { class: 'link-labels' }); // arrows and badges: over them
+    this.els = new Map();       // pair key -> {g, top, path, arrow, title}
+    this.badges = new Map();    // pid -> {g, bg, text}
   }
 
   // lay: the tree's layout (nodes with pid, x, y); runs: the store's runs; selected: a pid.
-  // Every link is drawn; the selected process's are labelled (a label on every one
-  // would cover the nodes: a Pool's workers hold the same dozen objects).
   render(lay, runs, selected) {
     const at = new Map(lay.nodes.filter((n) => !n.ghost).map((n) => [n.pid, n]));
-    const shown = [];
+    const keep = new Set();
+    const badges = new Map();   // pid -> the pair it shares with the selected process
     for (const run of runs.values()) {
       if (run.state === 'ended') continue;
-      for (const p of linkPairs(run.links)) if (at.has(p.a) && at.has(p.b)) shown.push(p);
-    }
-    const keep = new Set();
-    this.bounds = [lay.width, lay.height];     // labels stay inside the picture
-    for (const p of shown) {
-      keep.add(p.key);
-      const mine = p.a === selected || p.b === selected;    // labelled; the others by colour (legend)
-      this.draw(p, at.get(p.a), at.get(p.b), mine, mine);
+      for (const p of linkPairs(run.links)) {
+        if (!at.has(p.a) || !at.has(p.b)) continue;
+        keep.add(p.key);
+        const mine = p.a === selected || p.b === selected;
+        this.draw(p, at.get(p.a), at.get(p.b), mine);
+        if (mine) badges.set(p.a === selected ? p.b : p.a, p);
+      }
     }
     for (const [key, el] of this.els) if (!keep.has(key)) { el.g.remove(); el.top.remove(); this.els.delete(key); }
+    for (const [pid, p] of badges) this.badge(at.get(pid), p);
+    for (const [pid, b] of this.badges) if (!badges.has(pid)) { b.g.remove(); this.badges.delete(pid); }
   }
 
-  draw(p, na, nb, labelled, mine) {
+  draw(p, na, nb, mine) {
     let el = this.els.get(p.key);
     if (!el) {
-      el = { path: svg('path', { class: 'link-path' }), arrow: svg('path', { class: 'link-arrow' }),
-        bg: svg('rect', { class: 'link-label-bg', rx: 7, height: 16 }), label: svg('text', { class: 'link-label' }),
-        title: svg('title') };
-      el.g = svg('g', { class: 'link' }, el.path);
-      el.top = svg('g', { class: 'link' }, el.title, el.arrow, el.bg, el.label);
+      el = { path: svg('path', { class: 'link-path' }), arrow: svg('path', { class: 'link-arrow' }), title: svg('title') };
+      el.g = svg('g', { class: 'link' }, el.title, el.path);
+      el.top = svg('g', { class: 'link' }, el.arrow);
       this.els.set(p.key, el);
       this.g.append(el.g);
       this.gTop.append(el.top);
     }
-    const main = ORDER.find((k) => p.kinds[k]);
-    const cls = `link link-${main}${mine ? ' link-mine' : ''}`;
+    const cls = `link link-${COLOUR.find((k) => p.kinds[k])}${mine ? ' link-mine' : ''}`;
     el.g.setAttribute('class', cls);
     el.top.setAttribute('class', cls);
-    el.top.dataset.pair = p.key;
     el.g.dataset.pair = p.key;
     const { W, H } = GEO;
     let pa; let pb; let c;
@@ -127,34 +131,40 @@ export class LinkLayer {
       c = [(pa[0] + pb[0]) / 2, Math.max(pa[1], pb[1]) + 2 * 16];
     }
     el.path.setAttribute('d', `M${pa[0]},${pa[1]} Q${c[0]},${c[1]} ${pb[0]},${pb[1]}`);
-    const mx = 0.25 * pa[0] + 0.5 * c[0] + 0.25 * pb[0];
-    const my = 0.25 * pa[1] + 0.5 * c[1] + 0.25 * pb[1];
     // A pipe's data flows one way: an arrowhead at the curve's middle (its tangent there
     // is parallel to the chord), writer to reader; none if it flows both ways.
     const oneWay = p.forward !== p.backward;
     el.arrow.style.display = oneWay ? '' : 'none';
     if (oneWay) {
+      const mx = 0.25 * pa[0] + 0.5 * c[0] + 0.25 * pb[0];
+      const my = 0.25 * pa[1] + 0.5 * c[1] + 0.25 * pb[1];
       const ang = Math.atan2(pb[1] - pa[1], pb[0] - pa[0]) + (p.forward ? 0 : Math.PI);
       const tip = (r, a) => `${mx + r * Math.cos(ang + a)},${my + r * Math.sin(ang + a)}`;
       el.arrow.setAttribute('d', `M${tip(7, 0)} L${tip(7, 2.5)} L${tip(7, -2.5)} Z`);
     }
-    el.bg.style.display = labelled ? '' : 'none';
-    el.label.style.display = labelled ? '' : 'none';
-    if (labelled) {
-      const text = pairLabel(p);
-      const big = document.body.classList.contains('projector');     // 13 px labels there, 11 here
-      const w = [...text].reduce((s, ch) => s + (/[\u2e80-\uffff]/.test(ch) ? (big ? 14 : 12) : (big ? 7.8 : 6.6)), 0) + 10;
-      const lx = Math.max(2, Math.min(mx - w / 2, this.bounds[0] - w - 2));
-      const ly = Math.max(10, Math.min(my, this.bounds[1] - 10));
-      el.label.textContent = text;
-      el.label.setAttribute('x', lx + 5);
-      el.label.setAttribute('y', ly + 4);
-      el.bg.setAttribute('x', lx);
-      el.bg.setAttribute('y', ly - 8);
-      el.bg.setAttribute('width', w);
-    }
     el.title.textContent = `${p.a} ↔ ${p.b}: ${p.ids.map(([k, id]) => `${t(`link.${k}`)} ${id}`).join(', ')}`;
   }
 
-  clear() { clear(this.g); clear(this.gTop); this.els.clear(); }
+  // On the box of a process the selected one shares something with: what, by kind.
+  badge(n, p) {
+    let b = this.badges.get(n.pid);
+    if (!b) {
+      b = { bg: svg('rect', { class: 'link-badge-bg', rx: 7, height: 15 }), text: svg('text', { class: 'link-badge-text' }) };
+      b.g = svg('g', { class: 'link-badge' }, b.bg, b.text);
+      this.badges.set(n.pid, b);
+      this.gTop.append(b.g);
+    }
+    const text = pairLabel(p);
+    const big = document.body.classList.contains('projector');     // 12 px there, 10.5 here
+    const w = [...text].reduce((s, ch) => s + (/[\u2e80-\uffff]/.test(ch) ? (big ? 13 : 11) : (big ? 7 : 6.2)), 0) + 12;
+    b.g.setAttribute('class', `link-badge link-${COLOUR.find((k) => p.kinds[k])}`);
+    b.g.dataset.pid = n.pid;
+    b.g.style.transform = `translate(${n.x + 12}px, ${n.y - 8}px)`;     // top left; tags sit top right
+    b.bg.setAttribute('width', w);
+    b.text.setAttribute('x', 6);
+    b.text.setAttribute('y', 11);
+    b.text.textContent = text;
+  }
+
+  clear() { clear(this.g); clear(this.gTop); this.els.clear(); this.badges.clear(); }
 }
