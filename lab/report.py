@@ -17,6 +17,7 @@ shows up in the log.  A child keeps its parent's role until it sets its own.
 import json
 import os
 import sys
+import threading
 import time
 
 _FD = int(os.environ.get("PROCLAB_EVENTS_FD", "-1"))
@@ -38,6 +39,12 @@ def emit(kind, **fields):
     if _FD < 0:
         return
     event = {"kind": kind, "pid": os.getpid(), "t": time.time(), "role": _role}
+    tid = threading.get_native_id()
+    if tid != event["pid"]:
+        # Said by a thread other than the main one: its TID (the task ps -L lists) and its
+        # threading name, which Python does not give the kernel, so the thread list can
+        # name it.
+        event.update(tid=tid, thread=threading.current_thread().name[:64])
     event.update(fields)
     data = (json.dumps(event, ensure_ascii=False) + "\n").encode()
     if len(data) > _PIPE_BUF:

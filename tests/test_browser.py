@@ -480,6 +480,7 @@ def test_the_pipe_between_producer_and_consumer_and_the_threads_of_a_process(liv
         tids = lambda: sorted(int(t) for t in os.listdir(f"/proc/{parent}/task"))   # noqa: E731
         wait_until(lambda: sorted(int(r) for r in rows.locator("td:first-child").all_inner_texts()) == tids(),
                    timeout=10, message="the thread list is not /proc/PID/task")
+        expect(page.locator(".thr-table tbody tr", has_text="thread-1")).to_have_count(1)   # its threading name
         page.click(".det-section button:has-text('measure shared')")
         expect(page.locator(".mem-table th", has_text="USS")).to_have_count(1)
         page.locator(".thr-table").scroll_into_view_if_needed()

@@ -75,3 +75,29 @@ def test_the_log_tells_cause_before_effect_when_a_zombies_parent_is_killed(clien
     session = engine.supervisor.get(run["run"]).session
     closing = [e for e in list(engine.hub.events) if e.get("kind") == "exited" and e.get("pid") == session]
     assert closing and closing[0]["session"] and "the run's session" in closing[0]["text"]
+
+
+def test_a_line_said_by_a_thread_carries_its_tid_and_threading_name(engine):
+    """The kernel calls every Python thread "python": the event names it for the thread list."""
+    code = textwrap.dedent("""
+        import threading, time
+        from lab.report import say
+        def work():
+            say("from the thread")
+        t = threading.Thread(target=work, name="thread-1")
+        t.start()
+        t.join()
+        say("from the main thread")
+        print("tid", t.native_id, flush=True)
+        time.sleep(30)
+    """)
+    run = engine.supervisor.start_run("t", {}, ["-c", code])
+    wait_until(lambda: b"tid " in run.output)
+    tid = int(bytes(run.output).split(b"tid ")[1].split()[0])
+    said = lambda: {e["text"]: e for e in list(engine.hub.events)             # noqa: E731
+                    if e.get("kind") == "output" and e.get("run") == run.id}
+    wait_until(lambda: {"from the thread", "from the main thread"} <= set(said()))
+    thread, main = said()["from the thread"], said()["from the main thread"]
+    assert (thread["tid"], thread["thread"]) == (tid, "thread-1") and tid != thread["pid"]
+    assert "tid" not in main and "thread" not in main
+    engine.supervisor.stop_run(run.id)

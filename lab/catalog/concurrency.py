@@ -235,8 +235,9 @@ _THREADS = Lab(
         "run Python code: the threads take as long as serial and the process stays near 100% CPU (one "
         "core); the processes each reach 100% of a core and finish sooner (as many at once as there are "
         "cores). Python threads suit blocking IO, not CPU work. Select the process: the details list its "
-        "threads (TID, state, what each waits in, %CPU; the kernel's name of each is the process's, "
-        "\"python\": threading's names stay inside Python, and the TIDs tie the threads to the lines they print).",
+        "threads (TID, name, state, what each waits in, %CPU). The kernel calls every one of them "
+        "\"python\" (threading's names stay inside Python); a thread that has printed a line is shown with its "
+        "threading name.",
         "一个进程, 多个线程: 每个线程打印相同的 pid 和自己的 TID (threading.get_native_id()), 也就是 "
         "/proc/PID/task 中的条目, ps -L 列出的线程。STAT 显示 l (多线程), 线程数 = 主线程 + 分支线程 + "
         "守护线程 (开始 2 秒内还有 MyThread)。t1 在改名之前显示默认名字; join(timeout=1) 超时返回时 MyThread "
@@ -247,8 +248,8 @@ _THREADS = Lab(
         "使同一时刻只解释一个线程: 多线程和串行用时差不多, 这时进程的 CPU 一直在 100% 左右 (一个核); 每个进程"
         "都能用满一个核, 更快完成 (同时运行的个数最多为 CPU 核数)。进程的效率明显提高, 由于 GIL 影响线程效率"
         "较低: Python 线程适用于高延迟的 IO 操作, 不适合 CPU 密集型的任务。选中这个进程: 详情中列出它的"
-        "线程 (TID、状态、各自在等待什么、%CPU; 内核中每个线程的名字都是进程的名字 \"python\": threading "
-        "的线程名只在 Python 内部, 靠 TID 对应它们打印的行)。"),
+        "线程 (TID、名称、状态、各自在等待什么、%CPU)。内核把每个线程都叫作 \"python\" (threading 的线程名只在 "
+        "Python 内部); 打印过一行的线程会显示它的 threading 名字。"),
     params=(
         Param("threads", "int", 3, 1, 8, label=en_zh("branch threads", "分支线程数"),
               help=en_zh("threads started at the beginning, thread-1 .. thread-N",

@@ -51,7 +51,7 @@ export class DetailsView {
     const gone = store.isGone(pid);
     // cpu, rss and each thread's cpu change all the time: updated in place below.
     const { cpu, rss, tasks, ...steady } = obj;
-    const threads = (tasks || []).map(({ cpu: _, ...task }) => task);
+    const threads = (tasks || []).map(({ cpu: _, ...task }) => [task, store.threadName(pid, task.tid)]);
     const run = obj.run ? store.runs.get(obj.run) : null;
     const links = (run && run.links || []).filter((l) => l.ends.some((e) => e.pid === pid));
     const sig = JSON.stringify([steady, threads, links, gone, kindOf(store, obj), store.launcherPid, this.showRealtime]);
@@ -116,7 +116,7 @@ export class DetailsView {
       section(t('det.stat'), h('ul', { class: 'stat-list' }, statRows)),
       section(t('det.fields'), h('dl', { class: 'fields' }, fields.map(([k, v, wide]) => [h('dt', { class: wide }, k), h('dd', { class: wide }, v)])),
         h('div', { class: 'cmdline' }, h('span', { class: 'cmd-label' }, 'COMMAND'), h('code', null, psCommand(obj)))),
-      obj.tasks ? section(t('det.threads'), this.threads.render(obj)) : null,
+      obj.tasks ? section(t('det.threads'), this.threads.render(obj, (p, tid) => this.store.threadName(p, tid))) : null,
       section(t('det.sockets'), this.sockets(obj)),
       obj.run ? section(t('det.links'), linkList(this.store.runs.get(obj.run), obj.pid, link)) : null,
       section(t('det.memory'), this.memory.render(obj, gone)),

@@ -8,6 +8,7 @@ export const GHOST_MS = 1600;    // how long an exited process stays in the tree
 const MAX_GHOSTS = 40;
 const MAX_LAST_KNOWN = 300;
 const MAX_HELPERS = 500;
+const MAX_THREAD_NAMES = 500;
 const FLICKER = new Set(['R', 'S']);
 
 export class Store extends EventTarget {
@@ -27,6 +28,7 @@ export class Store extends EventTarget {
     this.ghosts = new Map();       // pid -> {obj, at}: exited, still shown for a moment
     this.lastKnown = new Map();    // pid -> last object of a process that is gone
     this.helpers = new Set();      // pids lab init started directly into a run (not orphans)
+    this.threadNames = new Map();  // "pid:tid" -> threading name, from the lines threads said
     this.pruneTimer = null;
   }
 
@@ -118,7 +120,17 @@ export class Store extends EventTarget {
     while (this.lastKnown.size > MAX_LAST_KNOWN) this.lastKnown.delete(this.lastKnown.keys().next().value);
   }
 
+  // The threading name a thread gave when it last said something (report.py sends its
+  // TID with it): the kernel knows every Python thread as "python".
+  threadName(pid, tid) { return this.threadNames.get(`${pid}:${tid}`) || null; }
+
   addEvent(event, replayed = false) {
+    if (event.kind === 'output' && Number.isInteger(event.tid) && typeof event.thread === 'string') {
+      const key = `${event.pid}:${event.tid}`;
+      this.threadNames.delete(key);
+      this.threadNames.set(key, event.thread.slice(0, 64));
+      if (this.threadNames.size > MAX_THREAD_NAMES) this.threadNames.delete(this.threadNames.keys().next().value);
+    }
     if (event.kind === 'spawned' && event.ppid === this.launcherPid && event.pid) {
       this.helpers.add(event.pid);
       if (this.helpers.size > MAX_HELPERS) this.helpers.delete(this.helpers.values().next().value);

@@ -1,5 +1,7 @@
 // The threads of the selected process (its `tasks`): TID, name, state, what it waits
-// for, %CPU — as `ps -L` lists them.  CPU cells are updated in place every tick.
+// for, %CPU — as `ps -L` lists them.  CPU cells are updated in place every tick.  The
+// name is the kernel's (comm: "python" for every Python thread) unless the thread has
+// said a line, whose event carries its threading name.
 
 import { h } from './dom.js';
 import { t, L } from './i18n.js';
@@ -11,8 +13,9 @@ export class ThreadList {
     this.cpuCells = new Map();      // tid -> its %CPU cell
   }
 
-  // A table for obj.tasks, or null for a single-threaded process.
-  render(obj) {
+  // A table for obj.tasks, or null for a single-threaded process.  nameOf(pid, tid): the
+  // threading name the thread said lines under, if it did.
+  render(obj, nameOf = () => null) {
     this.cpuCells.clear();
     if (!obj.tasks || !obj.tasks.length) return null;
     const rows = obj.tasks.map((task) => {
@@ -21,7 +24,8 @@ export class ThreadList {
       const wait = task.state !== 'R' ? explainWchan(task.wchan, null) : null;
       return h('tr', { class: task.tid === obj.pid ? 'main-thread' : null },
         h('td', { class: 'num' }, task.tid),
-        h('td', null, task.name, task.tid === obj.pid ? h('span', { class: 'muted' }, ` (${t('thr.main')})`) : null),
+        h('td', null, nameOf(obj.pid, task.tid) || task.name,
+          task.tid === obj.pid ? h('span', { class: 'muted' }, ` (${t('thr.main')})`) : null),
         h('td', { title: L(STATES[task.state] || '') }, h('span', { class: `stat-badge st-${stateClass(task.state)}` }, task.state)),
         h('td', { class: 'thr-wait', title: task.wchan || '' }, wait ? L(wait) : task.wchan || '–'),
         cpu);
