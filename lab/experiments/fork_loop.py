@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--n", type=int, default=3, choices=range(1, 6), help="rounds of fork() (1-5)")
     parser.add_argument("--hold", type=float, default=300, help="seconds every process sleeps (default 300)")
     args = parser.parse_args()
+    if not 0.5 <= args.hold <= 600:
+        parser.error("--hold must be from 0.5 to 600")
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends them all at once
 
     set_role("root")

@@ -69,6 +69,8 @@ def main():
     parser.add_argument("--breadth", type=int, default=2, choices=range(1, 5), help="children per process (1-4)")
     parser.add_argument("--hold", type=float, default=300, help="seconds the leaves live (default 300)")
     args = parser.parse_args()
+    if not 0.5 <= args.hold <= 600:
+        parser.error("--hold must be from 0.5 to 600")
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the whole tree at once
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})   # kept for sigtimedwait, in every process
 

@@ -102,6 +102,8 @@ def main():
     parser.add_argument("--step", type=float, default=1.0, help="seconds per step of work (default 1)")
     parser.add_argument("--hold", type=float, default=120, help="seconds the parent lives (default 120)")
     args = parser.parse_args()
+    if not 0.05 <= args.step <= 5 or not 0.5 <= args.hold <= 600:
+        parser.error("--step must be from 0.05 to 5, --hold from 0.5 to 600")
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends them all at once
     deadline = time.monotonic() + args.hold
 
