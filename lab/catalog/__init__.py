@@ -5,17 +5,23 @@ validates a request body with ``parse_params``; the launcher runs
 ``python <command(lab, params)>``, i.e. ``python -m lab.experiments.NAME --param value ...``.
 One module per family of labs: ``processes`` (fork and its stories),
 ``concurrency`` (multiprocessing, signals, locks), ``ipc`` (pipes, queues,
-shared memory) and ``sockets``.
+shared memory), ``sockets`` (TCP, UDP, Unix, multiplexing, HTTP), ``transport``
+(broadcast, sticky packets, TCP's states), ``servers`` (socketserver,
+non-blocking IO) and ``capstones`` (the chat room, the file server).
 """
 import math
 
+from lab.catalog.capstones import CAPSTONE_LABS
 from lab.catalog.concurrency import CONCURRENCY_LABS
 from lab.catalog.ipc import IPC_LABS
 from lab.catalog.processes import PROCESS_LABS
+from lab.catalog.servers import SERVER_LABS
 from lab.catalog.sockets import SOCKET_LABS
+from lab.catalog.transport import TRANSPORT_LABS
 from lab.catalog.types import Action, Lab, Param, ParamError  # noqa: F401  (the catalogue's vocabulary)
 
-LABS = {lab.name: lab for lab in PROCESS_LABS + CONCURRENCY_LABS + IPC_LABS + SOCKET_LABS}
+LABS = {lab.name: lab for lab in PROCESS_LABS + CONCURRENCY_LABS + IPC_LABS + SOCKET_LABS + TRANSPORT_LABS
+        + SERVER_LABS + CAPSTONE_LABS}
 
 
 # ---- functions -----------------------------------------------------------------
