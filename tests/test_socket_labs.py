@@ -28,6 +28,7 @@ import urllib.request
 
 import pytest
 
+from lab.catalog import LABS
 from tests.helpers import lab_pids, proc_stat, wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -262,6 +263,34 @@ def test_tcp_loop_server_serves_one_client_at_a_time(lab):
     assert [l["queued"] for l in lab.connections(rid, kind="listen")] == [0]
     assert lab.unowned_matches_ss(rid, port) == {("tcp", first_addr, endpoint["address"], "TIME_WAIT")}
     lab.matches_ss(rid)
+    lab.stop(rid)
+
+
+@pytest.mark.parametrize("backlog", [0, 1])
+def test_listen_n_queues_n_plus_one_connections(lab, backlog):
+    """listen(n) on Linux: n + 1 completed connections wait unaccepted (listen(0): one);
+    the next client's SYN is dropped and it stays in SYN_SENT (as the backlog's help says)."""
+    assert "n + 1" in next(p for p in LABS["tcp_loop_server"].params if p.name == "backlog").help["en"]
+    rid, server, endpoint = lab.start("tcp_loop_server", backlog=backlog)
+    port = int(endpoint["address"].rsplit(":", 1)[1])
+    first = lab.add_client(rid)
+    wait_until(lambda: lab.said(rid, "收到 (received)", first))
+    queued = [lab.add_client(rid) for _ in range(backlog + 1)]
+    late = lab.add_client(rid, connected=False)
+
+    def listen_queue():         # ss -ltn: a LISTEN socket's Recv-Q is its queue now, Send-Q its backlog
+        lines = subprocess.run(["ss", "-ltnH", f"( sport = :{port} )"], capture_output=True, text=True,
+                               check=True).stdout.splitlines()
+        return [tuple(int(n) for n in line.split()[1:3]) for line in lines]
+    wait_until(lambda: listen_queue() == [(backlog + 1, backlog)], message=f"ss -ltn: {listen_queue()}")
+    # n + 1 server ends ESTABLISHED, held by no process (not accepted), one per queued client
+    queued_addrs = {addr_of(lab, rid, pid) for pid in queued}
+    assert {(raddr, status) for _, laddr, raddr, status in lab.unowned_matches_ss(rid, port)} == \
+        {(addr, "ESTABLISHED") for addr in queued_addrs}
+    # the next one never completed the handshake: SYN_SENT, in ss and in the dashboard
+    wait_until(lambda: [s[5] for s in ss({late})] == ["SYN_SENT"], message=f"ss: {ss({late})}")
+    assert [s["status"] for s in lab.processes(rid)[late]["sockets"]] == ["SYN_SENT"]
+    assert [l["queued"] for l in lab.connections(rid, kind="listen")] == [backlog + 1]
     lab.stop(rid)
 
 

@@ -33,8 +33,11 @@ CLOSE_FIRST_CLIENT = Action(
 
 def backlog_param(default=5):
     return Param("backlog", "int", default, 0, 16, label=en_zh("backlog", "监听队列"),
-                 help=en_zh("listen(n): connections the kernel may complete before accept()",
-                            "listen(n): 在 accept() 之前内核可以完成的连接数"))
+                 help=en_zh("listen(n): the listen queue of connections the kernel has completed and nobody "
+                            "accepted yet; Linux holds n + 1 of them (listen(0) still queues one), "
+                            "further clients stay in SYN_SENT",
+                            "listen(n): 监听队列, 存放内核已完成三次握手、还没有 accept() 的连接; Linux 上最多 n + 1 个 "
+                            "(listen(0) 也能排队一个), 再多的客户端停在 SYN_SENT"))
 
 
 def delay_param(default, what, most=10.0):
@@ -59,13 +62,17 @@ _TCP_LOOP = Lab(
         "connections view says \"in backlog (not yet accepted)\" and its first line gets no reply. Close the "
         "first client: the server's recv() returns b\"\", it accepts the second, which is served at last. "
         "The first client closed first, so its end stays in TIME_WAIT for a minute, owned by nobody. "
-        "With a small backlog, more clients than the queue holds stay in SYN_SENT.",
+        "On Linux listen(n) queues n + 1 such connections (listen(0) still one): with backlog=1 and four clients, "
+        "the first is served, the second and third wait ESTABLISHED in the backlog (ss -ltn shows the LISTEN "
+        "socket's Recv-Q 2, Send-Q 1) and the fourth stays in SYN_SENT, its SYN dropped until the queue has room.",
         "一个进程, 同一时刻只服务一个客户端。添加两个客户端: 第一个被服务 (发送的每一行都有回复)。"
         "第二个在内核中也是 ESTABLISHED: 三次握手由内核完成, 它的服务端套接字在监听队列 (listen(n) 的 backlog) "
         "中等待, 在 accept() 之前不属于任何进程: 连接视图显示 “在监听队列中 (尚未 accept)”, 它的第一行没有回复。"
         "关闭第一个客户端: 服务器的 recv() 返回 b\"\", 它 accept 第二个客户端, 第二个终于得到服务。"
         "第一个客户端先关闭, 所以它那一端进入 TIME_WAIT 约一分钟, 不属于任何进程。"
-        "监听队列很小时, 超出队列的客户端停在 SYN_SENT。"),
+        "在 Linux 上 listen(n) 的监听队列能放 n + 1 个这样的连接 (listen(0) 也能放一个): backlog=1 时添加四个客户端, "
+        "第一个被服务, 第二、三个以 ESTABLISHED 在监听队列中等待 (ss -ltn 显示 LISTEN 套接字的 Recv-Q 为 2, Send-Q 为 1), "
+        "第四个停在 SYN_SENT: 它的 SYN 被丢弃, 直到队列有空位。"),
     params=(backlog_param(), delay_param(0, en_zh("reply", "回复"))),
     actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_FIRST_CLIENT, CLOSE_CLIENT),
     processes=one,

@@ -22,6 +22,13 @@ server side sits in the listen queue (the backlog of ``listen(n)``) and no
 process holds it, because nobody called accept() yet.  The second client's
 first line waits in that socket's receive queue (Recv-Q) until the first
 client leaves.
+
+How many wait there?  On Linux ``listen(n)`` queues n + 1 completed
+connections (``listen(0)`` still one): with ``--backlog 1`` and four clients,
+the second and third are ESTABLISHED in the queue (``ss -ltn`` shows the
+LISTEN socket with Recv-Q 2, Send-Q 1) and the fourth stays in SYN_SENT:
+the kernel drops its SYN while the queue is full, and the client sends it
+again later.
 """
 import argparse
 import os
@@ -55,7 +62,7 @@ def serve(connfd, addr, delay):
 def main():
     parser = argparse.ArgumentParser(description="iterative TCP server: one client at a time")
     parser.add_argument("--port", type=int, default=0, help="0: the kernel picks a free port")
-    parser.add_argument("--backlog", type=int, default=5, help="listen(n): the listen queue")
+    parser.add_argument("--backlog", type=int, default=5, help="listen(n): Linux queues n + 1 unaccepted connections")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each reply")
     args = parser.parse_args()
     set_role("server")
