@@ -412,6 +412,26 @@ def test_udp_server_sockets_as_ss_shows_them(lab):
     lab.stop(rid)
 
 
+def test_udp_client_without_a_server_times_out():
+    """No server: the unconnected client is never told (no ConnectionRefusedError), it times out,
+    though the kernel did answer with a port unreachable: a connected socket gets the error."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]       # closed again: nobody listens there now
+    done = run_client("lab.experiments.udp_client", "--port", str(port), "--count", "2", "--every", "0.05",
+                      "--timeout", "0.3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("sendto (sent): hello") == 2, done.stdout
+    assert done.stdout.count("0.3 秒没有回复 (超时检测)") == 2, done.stdout
+    assert "Refused" not in done.stdout + done.stderr and "关闭套接字, 退出" in done.stdout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as connected:
+        connected.settimeout(5)
+        connected.connect(("127.0.0.1", port))
+        connected.send(b"hello")
+        with pytest.raises(ConnectionRefusedError):
+            connected.recv(1024)
+
+
 def test_unix_socket_with_its_path_as_ss_shows_it(lab):
     rid, server, endpoint = lab.start("unix_socket")
     path = endpoint["address"]

@@ -178,10 +178,15 @@ _UDP = Lab(
         "No listen, no accept, no connection: one socket serves every client. The sockets view shows the "
         "server's UDP socket with status NONE (ss: UNCONN) and no remote address however many clients talk, "
         "and each client's own UDP socket, bound to 127.0.0.1. There is nothing to pair into connections, "
-        "and closing a client leaves no TIME_WAIT.",
+        "and closing a client leaves no TIME_WAIT. Nor does a client learn that a server is missing: the "
+        "kernel answers a datagram to a closed port with an ICMP port unreachable, but Linux reports it only "
+        "to a connected UDP socket (ConnectionRefusedError); the notes' client uses sendto() unconnected, so "
+        "its recvfrom() just times out (settimeout).",
         "没有 listen, 没有 accept, 没有连接: 一个套接字服务所有客户端。套接字视图中服务器的 UDP 套接字状态为 NONE "
         "(ss 显示 UNCONN), 无论多少客户端都没有远端地址; 每个客户端有自己的 UDP 套接字, 绑定在 127.0.0.1。"
-        "没有可以配对的连接, 关闭客户端也不会留下 TIME_WAIT。"),
+        "没有可以配对的连接, 关闭客户端也不会留下 TIME_WAIT。客户端也不会知道服务器不在: 内核对发往无人端口的数据报回复 "
+        "ICMP 端口不可达, 但 Linux 只把这个错误报告给已 connect 的 UDP 套接字 (ConnectionRefusedError); 笔记的客户端用 "
+        "sendto() 不连接, 所以它的 recvfrom() 只会超时 (settimeout, 超时检测)。"),
     params=(),
     actions=(add_client("udp_client", *TCP_ENDPOINT, what=en_zh("a UDP client", "一个 UDP 客户端")),
              CLOSE_CLIENT),

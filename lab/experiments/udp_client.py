@@ -15,8 +15,24 @@ SIGTERM or Ctrl-C closes the socket and leaves.
 The notes' client never binds: the first sendto() binds it to a free port
 on every address (0.0.0.0).  This lab stays on loopback, so it binds
 127.0.0.1 port 0 first; the kernel still picks the port.  A datagram can
-be lost (here, if the server is gone: recvfrom would wait for ever), so
-each recvfrom has a timeout (settimeout, 超时检测).
+be lost, so each recvfrom has a timeout (settimeout, 超时检测).
+
+With no server at all, nothing tells this client so:
+
+    $ python -m lab.experiments.udp_client --port 9 --count 2 --every 0.2 --timeout 1
+    客户端[17603] 套接字 127.0.0.1:43166 → 服务器 127.0.0.1:9  (no connect: just send)
+    客户端[17603] sendto (sent): hello 1
+    客户端[17603] 1 秒没有回复 (超时检测): 数据报丢了, 或者服务器不在  (no reply in 1 s: lost, or nobody listens)
+    客户端[17603] sendto (sent): hello 2
+    客户端[17603] 1 秒没有回复 (超时检测): 数据报丢了, 或者服务器不在  (no reply in 1 s: lost, or nobody listens)
+    客户端[17603] 关闭套接字, 退出  (closed the socket, leaving)
+
+The kernel does answer a datagram to a closed port with an ICMP "port
+unreachable", but Linux reports that error only to a *connected* UDP
+socket (after connect(), recv raises ConnectionRefusedError).  This socket
+is not connected (sendto with an address each time, as the notes do), so
+the error is dropped and recvfrom simply times out: UDP gives no
+guarantee, and only the timeout tells.
 """
 import argparse
 import os
@@ -34,9 +50,12 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--every", type=float, default=1.5, help="seconds between automatic lines")
     parser.add_argument("--count", type=int, default=0, help="lines to send, 0 = until closed")
+    parser.add_argument("--timeout", type=float, default=5.0, help="settimeout: seconds to wait for a reply")
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("this lab talks to loopback only (127.0.0.1 or ::1)")
+    if not 0.1 <= args.timeout <= 60:
+        parser.error("--timeout must be from 0.1 to 60 seconds")
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
     set_role("client")
@@ -45,7 +64,7 @@ def main():
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sockfd = socket.socket(family, socket.SOCK_DGRAM)
     sockfd.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-    sockfd.settimeout(5)
+    sockfd.settimeout(args.timeout)
     server = (args.host, args.port)
     here = sockfd.getsockname()
     say(f"{me} 套接字 {here[0]}:{here[1]} → 服务器 {args.host}:{args.port}  (no connect: just send)")
@@ -67,11 +86,11 @@ def main():
             try:
                 reply, addr = sockfd.recvfrom(1024)
             except socket.timeout:
-                say(f"{me} 5 秒没有回复, 数据报可能丢了  (no reply: the datagram may be lost)")
+                # Unconnected: a "port unreachable" ICMP is never reported to us (no
+                # ConnectionRefusedError), so a missing server and a lost datagram look alike.
+                say(f"{me} {args.timeout:g} 秒没有回复 (超时检测): 数据报丢了, 或者服务器不在  "
+                    f"(no reply in {args.timeout:g} s: lost, or nobody listens)")
                 continue
-            except ConnectionRefusedError:   # an ICMP "port unreachable" came back: no server
-                say(f"{me} 服务器不在了  (nobody listens on {args.host}:{args.port})")
-                break
             say(f"{me} recvfrom {addr} (received): {reply.decode(errors='replace')}")
     except EOFError:
         pass
