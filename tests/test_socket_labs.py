@@ -396,6 +396,30 @@ def test_io_multiplexing_one_thread_holds_every_socket(lab, name):
     lab.stop(rid)
 
 
+def test_select_server_xlist_is_ready_for_urgent_data(lab):
+    """"urgent byte": the client sends one byte with MSG_OOB; select returns its connection in xs
+    and the server reads it with recv(1, MSG_OOB); the byte is never part of the normal stream."""
+    rid, server, endpoint = lab.start("select_server")
+    quiet, client = lab.add_client(rid), lab.add_client(rid)
+    wait_until(lambda: lab.said(rid, "收到 (received)", client))
+    replies = len(lab.said(rid, "收到 (received)", client))
+    res = lab.client.post(f"/api/runs/{rid}/actions/urgent")
+    assert res.status_code == 200 and res.get_json()["pids"] == [client], res.get_json()
+    wait_until(lambda: lab.said(rid, "发送带外数据 MSG_OOB (sent urgent data): !", client))
+    (line,) = wait_until(lambda: lab.said(rid, "xlist 就绪", server))
+    assert line["text"].endswith(f"xlist 就绪 {_tuple(addr_of(lab, rid, client))}: 带外数据 MSG_OOB !  (xs: urgent data)")
+    wait_until(lambda: len(lab.said(rid, "收到 (received)", client)) > replies)   # the stream goes on
+    assert not [e for e in lab.said(rid, "收到 (", server) if "!" in e["text"]]   # never in a recv()
+    assert proc_stat(client) is not None and proc_stat(quiet) is not None
+    lab.matches_ss(rid)
+    lab.stop(rid)
+
+
+def _tuple(address):
+    host, port = address.rsplit(":", 1)
+    return str((host, int(port)))
+
+
 def test_udp_server_sockets_as_ss_shows_them(lab):
     rid, server, endpoint = lab.start("udp_server")
     assert endpoint["proto"] == "udp"
@@ -444,7 +468,10 @@ def test_unix_socket_with_its_path_as_ss_shows_it(lab):
         [("unix", path, "", "LISTEN")] + [("unix", path, "", "ESTABLISHED")] * 2)
     for pid in clients:
         assert [s[2:] for s in ours if s[0] == pid] == [("unix", "", "", "ESTABLISHED")]
-    assert lab.run(rid)["connections"] == []        # /proc/net/unix names no peer to pair with
+    # paired through sock_diag's peers (tests/test_unix_connections.py checks them against ss -xp)
+    wait_until(lambda: sorted(c["client"]["pid"] for c in lab.run(rid)["connections"]
+                              if c["kind"] == "connection" and c["client"]) == sorted(clients))
+    assert {c["server"]["pid"] for c in lab.run(rid)["connections"] if c["kind"] == "connection"} == {server}
     lab.close(clients[0])
     lab.stop(rid, path=path)
 

@@ -123,7 +123,15 @@ _TCP_THREAD = Lab(
 )
 
 
-def _multiplexed(name, title, summary, how_en, how_zh):
+URGENT = Action(
+    "urgent", "signal", en_zh("urgent byte (MSG_OOB)", "发送带外数据 (MSG_OOB)"),
+    en_zh("SIGUSR1 to the newest client: it sends one byte with send(b\"!\", MSG_OOB), and select() "
+          "returns that connection in xs",
+          "给最新的客户端发 SIGUSR1: 它用 send(b\"!\", MSG_OOB) 发送一个字节的带外数据, select() 在 xs 中返回这个连接"),
+    role="client*", signal="SIGUSR1", pick="newest")
+
+
+def _multiplexed(name, title, summary, how_en, how_zh, actions=()):
     return Lab(
         name, f"lab.experiments.{name}", title=title, summary=summary,
         explain=en_zh(
@@ -136,7 +144,7 @@ def _multiplexed(name, title, summary, how_en, how_zh):
             "do_sys_poll (较新的内核是 poll_schedule_timeout), epoll 是 ep_poll 或 do_epoll_wait。"
             "这里任何 IO 都不能阻塞, 否则所有客户端都要等待。"),
         params=(backlog_param(),),
-        actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_CLIENT),
+        actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_CLIENT, *actions),
         processes=one,
     )
 
@@ -147,9 +155,17 @@ _SELECT = _multiplexed(
           "rs, ws, xs = select(rlist, wlist, xlist): 一个线程监控所有套接字。"),
     "select(rlist, wlist, xlist) returns the sockets that are ready: the listening one (accept), a client "
     "with data (recv), a client owed a reply (send); a client that closed is removed from rlist. Type in "
-    "the run's terminal: the terminal is in rlist too, as in the notes' homework.",
+    "the run's terminal: the terminal is in rlist too, as in the notes' homework. Every connection is in "
+    "xlist as well: press \"urgent byte\" and the newest client sends one byte with MSG_OOB (TCP urgent "
+    "data); select returns it in xs and the server reads it with recv(1, MSG_OOB), outside the normal "
+    "stream. So xlist is not useless on Linux, as one set of notes says: it is not for errors (a reset "
+    "connection shows in rlist, its recv raises) but for urgent data (poll's POLLPRI).",
     "select(rlist, wlist, xlist) 返回准备就绪的套接字: 监听套接字 (accept)、有数据的客户端 (recv)、等待回复的客户端 "
-    "(send); 关闭的客户端移出 rlist。在运行的终端中输入: 终端也在 rlist 中, 正如笔记的作业。")
+    "(send); 关闭的客户端移出 rlist。在运行的终端中输入: 终端也在 rlist 中, 正如笔记的作业。每个连接也在 xlist 中: "
+    "点 “发送带外数据”, 最新的客户端用 MSG_OOB 发送一个字节 (TCP 紧急数据); select 在 xs 中返回它, 服务器用 "
+    "recv(1, MSG_OOB) 在正常数据流之外读取。所以 xlist 在 Linux 下并非无效 (有的笔记这样说): 它不是用来报告出错的 "
+    "(被重置的连接出现在 rlist 中, recv 时抛出异常), 而是用于带外数据 (poll 的 POLLPRI)。",
+    actions=(URGENT,))
 
 _POLL = _multiplexed(
     "poll_server", en_zh("poll() server", "poll 服务器"),

@@ -1,15 +1,18 @@
 """select_server: IO多路复用 with select(): one process, one thread, every client.
 
-    $ python -m lab.experiments.select_server --port 8888
-    listening on 127.0.0.1:8888
-    服务器[19189] select(rlist, wlist, xlist) 阻塞等待IO事件  (waiting in select)
-    服务器[19189] 客户端 ('127.0.0.1', 45772) 已连接, 加入 rlist  (added to rlist)
-    服务器[19189] 收到 ('127.0.0.1', 45772): hello 1
-    服务器[19189] 收到 ('127.0.0.1', 45772): hello 2
+    $ python -m lab.experiments.select_server --port 8891
+    listening on 127.0.0.1:8891
+    服务器[18366] select(rlist, wlist, xlist) 阻塞等待IO事件  (waiting in select)
+    服务器[18366] 客户端 ('127.0.0.1', 38304) 已连接, 加入 rlist 和 xlist  (added to rlist and xlist)
+    服务器[18366] 收到 ('127.0.0.1', 38304): hello 1
+    服务器[18366] 收到 ('127.0.0.1', 38304): hello 2
+                                           (kill -USR1 <the client>: one byte with MSG_OOB)
+    服务器[18366] xlist 就绪 ('127.0.0.1', 38304): 带外数据 MSG_OOB !  (xs: urgent data)
+    服务器[18366] 收到 ('127.0.0.1', 38304): hello 3
     你好                                   (typed in the server's terminal)
-    服务器[19189] 终端输入 (typed): 你好
-    服务器[19189] 客户端 ('127.0.0.1', 45772) 离开了, 移出 rlist  (removed from rlist)
-    ^C服务器[19189] 服务器退出  (Ctrl-C: the server exits)
+    服务器[18366] 终端输入 (typed): 你好
+    服务器[18366] 客户端 ('127.0.0.1', 38304) 离开了, 移出 rlist 和 xlist  (removed from rlist and xlist)
+    ^C服务器[18366] 服务器退出  (Ctrl-C: the server exits)
 
 The notes: ``rs, ws, xs = select(rlist, wlist, xlist)`` "监控IO事件, 阻塞等待IO
 事件发生".  rlist holds the listening socket (readable = a client is waiting
@@ -17,6 +20,14 @@ to be accepted), every connection (readable = data or the client closed)
 and, as in the homework, the terminal (sys.stdin) when this program runs in
 its foreground; wlist holds the connections that owe a reply.  No IO is
 allowed to block: each is handled only when select says it is ready.
+
+xlist holds every connection too.  One set of notes says xlist "在linux下无效":
+not so.  It is not where errors show up (a reset connection is readable,
+and its recv raises), it is where a TCP socket with *urgent data* shows
+up: a byte the peer sent with ``send(b"!", MSG_OOB)`` (``kill -USR1`` a
+tcp_client does it).  That byte travels outside the normal stream: recv()
+never returns it, ``recv(1, MSG_OOB)`` does, and until it is read the
+socket stays in xs.  (poll calls the same condition POLLPRI.)
 
 Between events the process sleeps inside select: ``cat /proc/PID/wchan``
 prints do_select on older kernels, poll_schedule_timeout on newer ones
@@ -68,8 +79,9 @@ def main():
                 if r is sockfd:               # the listening socket is ready: accept won't block
                     connfd, addr = r.accept()
                     rlist.append(connfd)
+                    xlist.append(connfd)      # ready there when urgent data (MSG_OOB) arrives
                     clients[connfd] = (addr, None)
-                    say(f"{me} 客户端 {addr} 已连接, 加入 rlist  (added to rlist)")
+                    say(f"{me} 客户端 {addr} 已连接, 加入 rlist 和 xlist  (added to rlist and xlist)")
                 elif r is sys.stdin:
                     line = sys.stdin.readline()
                     if not line:              # Ctrl-D: stop watching the terminal
@@ -84,16 +96,25 @@ def main():
                         data = b""
                     if not data:              # the client closed: stop watching it
                         rlist.remove(r)
+                        xlist.remove(r)
                         if r in wlist:
                             wlist.remove(r)
                         del clients[r]
                         r.close()
-                        say(f"{me} 客户端 {addr} 离开了, 移出 rlist  (removed from rlist)")
+                        say(f"{me} 客户端 {addr} 离开了, 移出 rlist 和 xlist  (removed from rlist and xlist)")
                         continue
                     text = data.decode(errors="replace").strip()
                     say(f"{me} 收到 {addr}: {text}")
                     clients[r] = (addr, f"收到 (got) {text}".encode())
                     wlist.append(r)           # reply once it is writable
+            for x in xs:
+                if x in clients:              # not closed in the loop above
+                    try:                      # the urgent byte, outside the normal stream
+                        data = x.recv(1, socket.MSG_OOB)
+                    except OSError as exc:    # EINVAL: already read; EAGAIN: not here yet
+                        data = f"({type(exc).__name__})".encode()
+                    say(f"{me} xlist 就绪 {clients[x][0]}: 带外数据 MSG_OOB {data.decode(errors='replace')}"
+                        "  (xs: urgent data)")
             for w in ws:
                 if w in wlist:                # not closed in the loop above
                     wlist.remove(w)

@@ -19,6 +19,9 @@ SIGTERM (the dashboard's "close client", ``kill PID``) and Ctrl-C close the
 socket cleanly: this side closes first, so its socket ends in TIME_WAIT.
 ``--count N`` sends N lines and leaves.
 
+SIGUSR1 (``kill -USR1 PID``, select_server's "urgent byte") sends one byte of
+urgent data, ``send(b"!", MSG_OOB)``: the byte select() puts in xs.
+
 The Unix-socket client (``unix_client``) talks exactly the same way.
 """
 import argparse
@@ -95,6 +98,15 @@ def main():
         return
     here = sockfd.getsockname()
     say(f"客户端[{os.getpid()}] 连接 {args.host}:{args.port} 成功, 本地地址 {here[0]}:{here[1]}  (connected)")
+
+    def urgent(sig, frame):
+        """SIGUSR1: one byte of TCP urgent (out-of-band) data, outside the normal stream."""
+        try:
+            sockfd.send(b"!", socket.MSG_OOB)
+            say(f"客户端[{os.getpid()}] 发送带外数据 MSG_OOB (sent urgent data): !")
+        except OSError as exc:      # already closed
+            say(f"客户端[{os.getpid()}] 带外数据没有发出  ({type(exc).__name__})")
+    signal.signal(signal.SIGUSR1, urgent)
     talk(sockfd, args.every, args.count)
 
 
