@@ -19,6 +19,14 @@ list of watched fds lives in the epoll object (an fd of its own: look for
 not hand the whole list over again: "epoll效率比select和poll更高, IO监控数量比
 select要多, 触发方式更多(边缘触发 EPOLLET)".
 
+This server does not use EPOLLET: nothing here asks for it, so its epoll is
+level-triggered (水平触发), like poll and select: ep.poll() reports a socket
+again and again as long as data is waiting in it, so a recv(1024) that
+leaves some behind is simply called again on the next ep.poll().  With
+EPOLLET (边缘触发) an event comes only when new data arrives, so a partial
+read leaves data with no new event: the ``nonblocking_io`` lab shows that,
+with non-blocking sockets read until BlockingIOError.
+
 One process, one thread.  While it waits, ``/proc/PID/wchan`` shows
 ep_poll (do_epoll_wait on newer kernels) and ``/proc/PID/syscall`` starts
 with the epoll_wait system call number.
