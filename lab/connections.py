@@ -1,12 +1,14 @@
-"""Pair a run's TCP sockets into connections: who talks to whom, and in what state.
+"""Pair a run's TCP and Unix stream sockets into connections: who talks to whom, and in what state.
 
     connections.pair(processes, unowned) -> [entry, ...]
 
 `processes` are the process objects of ONE run (each with "pid" and
 "sockets": [{"fd", "proto", "laddr", "raddr", "status", "inode"}, ...]);
 `unowned` is that run's "unowned_sockets": TCP sockets no process holds
-(inode 0, fd None) on the run's ports.  Only TCP is paired: UDP has no
-connections, and /proc/net/unix names no peer.
+(inode 0, fd None) on the run's ports.  TCP sockets are paired by their
+addresses; Unix ones by the "peer" inode the sampler asked sock_diag for
+(/proc/net/unix names no peer), as ``ss -xp`` pairs them.  UDP has no
+connections.
 
 Every entry has "kind", "proto" and "note".  First the listening sockets:
 
@@ -26,7 +28,7 @@ per connection, seen from either side or both:
 END is one socket as the kernel has it, and who holds it:
 
     {"pid": 123, "fd": 4, "addr": "127.0.0.1:51000", "status": "ESTABLISHED",
-     "also": [{"pid": 124, "fd": 4}]}
+     "recv_q": 0, "send_q": 0, "also": [{"pid": 124, "fd": 4}]}
 
 - pid and fd are None when no process holds the socket (inode 0): a
   connection waiting in the backlog, a TIME_WAIT, a FIN_WAIT after close();
@@ -57,6 +59,14 @@ address is the other's remote address (IPv4-mapped IPv6 addresses
 - "closing": LAST_ACK, CLOSING, CLOSE;
 - "connecting": SYN_SENT, or SYN_RECV held by nobody on a port nobody
   listens on.
+
+Unix entries have "proto": "unix".  A listener's "addr" is its path and
+"queued" what the kernel says waits for accept() (its Recv-Q).  In a
+connection the server end is the socket accept() made (it bears the
+listener's path as its name), the client end the one that connected
+(usually nameless); a socketpair (multiprocessing's Pipe()) has no server:
+"note" "socketpair", its two ends as client and server by inode.  A
+connected client whose peer has no inode yet waits in a listener's backlog.
 
 Entries come listeners first (by address), then connections by
 (server_addr, client_addr).  Pure function: no /proc, no Flask.
@@ -92,16 +102,68 @@ def _sockets(processes, unowned):
             if inode and inode in by_inode:
                 by_inode[inode]["also"].append({"pid": proc["pid"], "fd": sock["fd"]})
                 continue
-            end = {"pid": proc["pid"], "fd": sock["fd"], "addr": sock["laddr"],
-                   "status": sock["status"], "also": []}
+            end = {"pid": proc["pid"], "fd": sock["fd"], "addr": sock["laddr"], "status": sock["status"],
+                   "recv_q": sock.get("recv_q"), "send_q": sock.get("send_q"), "also": []}
             if inode:
                 by_inode[inode] = end
             out.append((end, sock))
     for sock in unowned or ():
         if sock.get("proto", "").startswith("tcp"):
             out.append(({"pid": None, "fd": None, "addr": sock["laddr"], "status": sock["status"],
-                         "also": []}, sock))
+                         "recv_q": sock.get("recv_q"), "send_q": sock.get("send_q"), "also": []}, sock))
     return out
+
+
+def _unix_sockets(processes):
+    """{inode: (end, raw socket)} of the run's Unix stream sockets (not datagram: no status)."""
+    out = {}
+    for proc in sorted(processes, key=lambda p: p["pid"]):
+        for sock in proc.get("sockets") or ():
+            if sock.get("proto") != "unix" or sock.get("status") not in ("LISTEN", "ESTABLISHED"):
+                continue
+            inode = sock["inode"]
+            if inode in out:
+                out[inode][0]["also"].append({"pid": proc["pid"], "fd": sock["fd"]})
+                continue
+            out[inode] = ({"pid": proc["pid"], "fd": sock["fd"], "addr": sock["laddr"], "status": sock["status"],
+                           "recv_q": sock.get("recv_q"), "send_q": sock.get("send_q"), "also": []}, sock)
+    return out
+
+
+def _pair_unix(processes):
+    """(listener entries, connection entries) of the run's Unix stream sockets."""
+    socks = _unix_sockets(processes)
+    paths = {s["laddr"] for _, s in socks.values() if s["status"] == "LISTEN" and s["laddr"]}
+    listen = [{"kind": "listen", "proto": "unix", "addr": s["laddr"], "listen": end,
+               "queued": s.get("recv_q") or 0, "note": "listening"}
+              for end, s in socks.values() if s["status"] == "LISTEN"]
+    conns, done = [], set()
+    for inode, (end, s) in socks.items():
+        if s["status"] != "ESTABLISHED" or inode in done:
+            continue
+        done.add(inode)
+        other = socks.get(s.get("peer"))
+        if other is not None:
+            done.add(s["peer"])
+            peer_end, peer_sock = other
+            if s["laddr"] in paths and peer_sock["laddr"] not in paths:
+                server, client = end, peer_end
+            elif peer_sock["laddr"] in paths and s["laddr"] not in paths:
+                server, client = peer_end, end
+            else:               # a socketpair, or two bound sockets: by inode, lower first
+                server, client = (end, peer_end) if inode < s["peer"] else (peer_end, end)
+            note = "connected" if server["addr"] or client["addr"] else "socketpair"   # nameless both: socketpair()
+        elif s["laddr"] in paths:
+            server, client, note = end, None, "peer outside the lab"
+        else:
+            server, client = None, end
+            note = ("in backlog (not yet accepted)" if not s.get("peer") and paths else
+                    "peer outside the lab")
+        conns.append({"kind": "connection", "proto": "unix",
+                      "client_addr": client["addr"] if client else "",
+                      "server_addr": server["addr"] if server else "",
+                      "client": client, "server": server, "state": "ESTABLISHED", "note": note})
+    return listen, conns
 
 
 def _note(client, server, listening):
@@ -166,5 +228,8 @@ def pair(processes, unowned):
                      and _port(c["server_addr"]) == _port(s["laddr"]))
         out.append({"kind": "listen", "proto": s["proto"], "addr": s["laddr"], "listen": end,
                     "queued": queued, "note": "listening"})
-    conns.sort(key=lambda c: (c["server_addr"], c["client_addr"]))
+    unix_listen, unix_conns = _pair_unix(processes)
+    out += sorted(unix_listen, key=lambda e: e["addr"])
+    conns += unix_conns
+    conns.sort(key=lambda c: (c["server_addr"], c["client_addr"], (c["client"] or c["server"])["pid"] or 0))
     return out + conns

@@ -4,7 +4,8 @@
 
 `processes` are the process objects of ONE run; holds(pid) gives what a
 process holds besides sockets (holdings.py: pipes, /dev/shm files and
-mappings); peer(inode) the Unix socket connected to a socket (unixpeers.py).
+mappings).  A Unix socket's "peer" (the sampler's, from sock_diag) says
+which socket it is connected to; without one, peer(inode) is asked.
 A link is
 
     {"kind": "pipe" | "unix" | "shm" | "sem", "id": inode, "name": path or None,
@@ -28,7 +29,7 @@ Ends are sorted by pid, then fd (mappings last); links by kind, then id.
 _KINDS = ("pipe", "unix", "shm", "sem")
 
 
-def of_run(processes, holds, peer):
+def of_run(processes, holds, peer=None):
     # Grouped first, ends made only for the objects that join two processes:
     # every lab process holds the event pipe, and that one joins none.
     groups = {}             # (kind, id) -> [(pid, fd, mode, inode, name)]
@@ -38,7 +39,7 @@ def of_run(processes, holds, peer):
             groups.setdefault((h["kind"], h["id"]), []).append((pid, h["fd"], h["mode"], h["id"], h["name"]))
         for sock in obj["sockets"]:
             if sock["proto"] == "unix" and sock["status"] == "ESTABLISHED":
-                other = peer(sock["inode"])
+                other = sock.get("peer") or (peer(sock["inode"]) if peer else None)
                 if other:
                     groups.setdefault(("unix", min(sock["inode"], other)), []).append(
                         (pid, sock["fd"], "rw", sock["inode"], sock["laddr"] or None))

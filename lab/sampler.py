@@ -92,6 +92,7 @@ class Sampler:
                     run = (self.lab_ports.get(_port(sock["laddr"]))
                            or self.lab_ports.get(_port(sock["raddr"])))
                     unowned.setdefault(run, []).append(sock)
+        self._unix_sockets(objs)
         run_links = self._links(objs)
         for pid in self._seen - objs.keys():
             self.reader.forget(pid)
@@ -100,28 +101,42 @@ class Sampler:
             self._run_cache = {k: v for k, v in self._run_cache.items() if k[0] in objs}
         return Sample(objs, unowned, run_links)
 
+    def _unix_sockets(self, objs):
+        """Each lab Unix socket's peer and queues, from sock_diag (/proc/net/unix has neither):
+        "peer" (the connected socket's inode, or None), "recv_q" and "send_q" as ss -x."""
+        looked, inodes = {}, set()
+        for obj in objs.values():
+            if obj["run"] is None or not obj["sockets"]:
+                continue
+            for sock in obj["sockets"]:
+                if sock["proto"] != "unix":
+                    continue
+                inode = sock["inode"]
+                inodes.add(inode)
+                if inode not in looked:
+                    looked[inode] = self.unix_peers.look(inode)
+                sock["peer"], sock["recv_q"], sock["send_q"] = looked[inode]
+        self.unix_peers.keep_only(inodes)
+
     def _links(self, objs):
         """{run: links} (links.py), each run's worked out again only if what its
         processes hold changed: a Pool's dozen objects held by every worker are
         thousands of ends."""
-        by_run, unix, peer, version = {}, set(), self.unix_peers.peer, self.reader.holds_version
+        by_run, version = {}, self.reader.holds_version
         for obj in objs.values():
             if obj["run"] is not None:
                 key = (obj["pid"], version(obj["pid"]))
                 if obj["sockets"]:
-                    ends = tuple((s["inode"], s["status"], peer(s["inode"]) if s["status"] == "ESTABLISHED" else None)
+                    key += tuple((s["inode"], s["status"], s.get("peer"))
                                  for s in obj["sockets"] if s["proto"] == "unix")
-                    unix.update(e[0] for e in ends)
-                    key += ends
                 members, keys = by_run.setdefault(obj["run"], ([], []))
                 members.append(obj)
                 keys.append(key)
-        self.unix_peers.keep_only(unix)
         cache, out = {}, {}
         for run, (members, keys) in by_run.items():
             key = tuple(keys)
             hit = self._links_cache.get(run)
-            found = hit[1] if hit is not None and hit[0] == key else links.of_run(members, self.reader.holds, peer)
+            found = hit[1] if hit is not None and hit[0] == key else links.of_run(members, self.reader.holds)
             cache[run] = (key, found)
             if found:
                 out[run] = found

@@ -37,7 +37,7 @@ def _decode(proto, rec):
         flags, st, path = rec       # raddr "": /proc/net/unix has no peer (psutil: "" too)
         return path, "", ("LISTEN" if flags & _SO_ACCEPTCON else
                           "ESTABLISHED" if st == _SS_CONNECTED else "NONE")
-    local, remote, st = rec
+    local, remote, st, _ = rec
     v6 = proto.endswith("6")
     # An unconnected remote end is all zeros with port 0: shown as "".
     raddr = "" if remote.strip("0:") == "" else _inet_addr(remote, v6)
@@ -86,7 +86,7 @@ class SocketTable:
         for line in _lines(f"{self._base}/{proto}"):
             # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
             p = line.split(None, 10)
-            rec = (p[1], p[2], p[3])
+            rec = (p[1], p[2], p[3], p[4])     # ..., "tx_queue:rx_queue" in hex
             inode = int(p[9])
             if inode:
                 self._by_inode[inode] = (proto, rec)
@@ -101,7 +101,7 @@ class SocketTable:
         return hit
 
     def for_fds(self, fd_inodes):
-        """[{"fd","proto","laddr","raddr","status","inode"}] sorted by fd.
+        """[{"fd","proto","laddr","raddr","status","inode","recv_q","send_q"}] sorted by fd.
 
         fds whose inode is in none of the tables (netlink, packet, a socket
         of another namespace, one created after load()) are left out."""
@@ -112,8 +112,9 @@ class SocketTable:
             if hit is None:
                 continue
             laddr, raddr, status = _decode(*hit)
+            recv_q, send_q = _queues(*hit, status)
             out.append({"fd": fd, "proto": hit[0], "laddr": laddr, "raddr": raddr,
-                        "status": status, "inode": inode})
+                        "status": status, "inode": inode, "recv_q": recv_q, "send_q": send_q})
         return out
 
     def unowned_on_ports(self, ports):
@@ -129,10 +130,25 @@ class SocketTable:
             if int(rec[0].rsplit(":", 1)[1], 16) in ports or \
                int(rec[1].rsplit(":", 1)[1], 16) in ports:
                 laddr, raddr, status = _decode(proto, rec)
+                recv_q, send_q = _queues(proto, rec, status)
                 out.append({"fd": None, "proto": proto, "laddr": laddr, "raddr": raddr,
-                            "status": status, "inode": 0})
+                            "status": status, "inode": 0, "recv_q": recv_q, "send_q": send_q})
         out.sort(key=lambda s: (s["proto"], s["laddr"], s["raddr"]))
         return out
+
+
+def _queues(proto, rec, status):
+    """(Recv-Q, Send-Q) in bytes as ss shows them, or None where the table cannot say.
+
+    TCP: bytes received and not yet read, bytes sent and not yet acknowledged
+    (rcv_nxt - copied_seq, write_seq - snd_una); for a listener Recv-Q is the
+    accept queue's length, and ss's Send-Q (the backlog's size) is not in the
+    table: None.  UDP: the memory its queued datagrams take, as ss counts it.
+    Unix: not in /proc/net/unix (the sampler asks sock_diag: unixpeers.py)."""
+    if proto == "unix":
+        return None, None
+    tx, rx = (int(x, 16) for x in rec[3].split(":"))
+    return rx, None if status == "LISTEN" else tx
 
 
 def _lines(path):

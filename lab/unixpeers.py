@@ -1,15 +1,17 @@
-"""Which Unix socket is connected to which: the kernel's sock_diag, one inode at a time.
+"""Which Unix socket is connected to which, and its queues: the kernel's sock_diag, one inode at a time.
 
-Stdlib only.  /proc/net/unix names no peer, so a socketpair (what
-multiprocessing's Pipe() is) or an accepted Unix connection cannot be
+Stdlib only.  /proc/net/unix names no peer and no queue, so a socketpair
+(what multiprocessing's Pipe() is) or an accepted Unix connection cannot be
 paired from it; ``ss -x`` asks the kernel over NETLINK_SOCK_DIAG, and so
-do we, with UDIAG_SHOW_PEER for one inode (unix_diag_get_exact: about 8 µs).
-A connected socket's peer never changes, so a peer once known is kept; a
-socket with none yet (a client whose connection waits in the backlog: the
-server's end has no inode until accept()) is asked again a second later.
+do we, for one inode (unix_diag_get_exact: about 8 µs).  A connected
+socket's peer never changes, so a peer once known is kept; a socket with
+none yet (a client whose connection waits in the backlog: the server's end
+has no inode until accept()) is asked again a second later.  Queues change
+all the time: look() asks each time.
 
     peers = UnixPeers()
     peers.peer(1512575)     # -> 1512576, or None (not connected yet, gone, no netlink)
+    peers.look(1512575)     # -> (1512576, recv_q, send_q): bytes as ss -x shows them
 """
 import errno
 import socket
@@ -21,7 +23,9 @@ SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST = 1
 NLMSG_ERROR = 2
 UDIAG_SHOW_PEER = 0x4
+UDIAG_SHOW_RQLEN = 0x10
 UNIX_DIAG_PEER = 2
+UNIX_DIAG_RQLEN = 4         # struct unix_diag_rqlen {u32 rqueue, wqueue}: ss -x's Recv-Q, Send-Q
 _NOCOOKIE = 0xFFFFFFFF
 _HDR = struct.Struct("=IHHII")                  # struct nlmsghdr
 _REQ = struct.Struct("=BBHIIIII")               # struct unix_diag_req
@@ -45,13 +49,28 @@ class UnixPeers:
         now = time.monotonic()
         if self._retry.get(inode, 0.0) > now:
             return None
-        peer = self._ask(inode)
+        peer = self._ask(inode, UDIAG_SHOW_PEER).get(UNIX_DIAG_PEER)
+        self._know(inode, peer, now)
+        return peer
+
+    def look(self, inode):
+        """(peer or None, Recv-Q, Send-Q) of a socket now; queues None if it cannot be asked.
+
+        For a listening socket, as ss shows it: the connections waiting for
+        accept() and the backlog's size; else bytes not yet read, and bytes
+        sent and not yet read by the peer."""
+        attrs = self._ask(inode, UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN)
+        peer = self._peer.get(inode) or attrs.get(UNIX_DIAG_PEER)
+        self._know(inode, peer, time.monotonic())
+        rq, wq = attrs.get(UNIX_DIAG_RQLEN, (None, None))
+        return peer, rq, wq
+
+    def _know(self, inode, peer, now):
         if peer:
             self._peer[inode] = peer
             self._retry.pop(inode, None)
         else:
             self._retry[inode] = now + RETRY
-        return peer
 
     def keep_only(self, inodes):
         """Forget the sockets no longer held (a new socket may get an old inode one day)."""
@@ -65,16 +84,17 @@ class UnixPeers:
             self._sock.close()
             self._sock = None
 
-    def _ask(self, inode):
+    def _ask(self, inode, show):
+        """{attribute: value} the kernel gave for one socket ({} if none, gone or no netlink)."""
         if self._broken:
-            return None
+            return {}
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
                                            NETLINK_SOCK_DIAG)
                 self._sock.settimeout(1.0)
             self._seq += 1
-            req = _REQ.pack(socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, UDIAG_SHOW_PEER, _NOCOOKIE, _NOCOOKIE)
+            req = _REQ.pack(socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, show, _NOCOOKIE, _NOCOOKIE)
             self._sock.send(_HDR.pack(_HDR.size + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self._seq, 0) + req)
             while True:
                 data = self._sock.recv(8192)
@@ -85,15 +105,18 @@ class UnixPeers:
             if e.errno in (errno.EPROTONOSUPPORT, errno.EPERM, errno.EACCES, errno.EAFNOSUPPORT):
                 self._broken = True
             self.close()
-            return None
+            return {}
         if kind == NLMSG_ERROR:         # ENOENT: that socket is gone
-            return None
+            return {}
+        attrs = {}
         at = _HDR.size + _MSG.size
-        while at + _ATTR.size <= length:
+        while at + _ATTR.size <= min(length, len(data)):
             alen, atype = _ATTR.unpack_from(data, at)
             if alen < _ATTR.size:
                 break
-            if atype == UNIX_DIAG_PEER:
-                return struct.unpack_from("=I", data, at + _ATTR.size)[0] or None
+            if atype == UNIX_DIAG_PEER and alen >= _ATTR.size + 4:
+                attrs[atype] = struct.unpack_from("=I", data, at + _ATTR.size)[0] or None
+            elif atype == UNIX_DIAG_RQLEN and alen >= _ATTR.size + 8:
+                attrs[atype] = struct.unpack_from("=II", data, at + _ATTR.size)
             at += (alen + 3) & ~3
-        return None
+        return attrs

@@ -4,21 +4,27 @@ from lab.connections import pair
 S = "127.0.0.1:8888"
 
 
-def sock(fd, laddr, raddr="", status="ESTABLISHED", inode=None, proto="tcp"):
-    return {"fd": fd, "proto": proto, "laddr": laddr, "raddr": raddr, "status": status,
-            "inode": inode if inode is not None else hash((laddr, raddr, status)) & 0xFFFFFF | 1}
+def sock(fd, laddr, raddr="", status="ESTABLISHED", inode=None, proto="tcp", peer=None, recv_q=0, send_q=0):
+    s = {"fd": fd, "proto": proto, "laddr": laddr, "raddr": raddr, "status": status,
+         "inode": inode if inode is not None else hash((laddr, raddr, status)) & 0xFFFFFF | 1,
+         "recv_q": recv_q, "send_q": send_q}
+    if proto == "unix":
+        s["peer"] = peer
+    return s
 
 
 def unowned(laddr, raddr, status, proto="tcp"):
-    return {"fd": None, "proto": proto, "laddr": laddr, "raddr": raddr, "status": status, "inode": 0}
+    return {"fd": None, "proto": proto, "laddr": laddr, "raddr": raddr, "status": status, "inode": 0,
+            "recv_q": 0, "send_q": 0}
 
 
 def proc(pid, *sockets):
     return {"pid": pid, "role": None, "sockets": list(sockets)}
 
 
-def end(pid, fd, addr, status="ESTABLISHED", also=()):
-    return {"pid": pid, "fd": fd, "addr": addr, "status": status, "also": list(also)}
+def end(pid, fd, addr, status="ESTABLISHED", also=(), recv_q=0, send_q=0):
+    return {"pid": pid, "fd": fd, "addr": addr, "status": status, "recv_q": recv_q, "send_q": send_q,
+            "also": list(also)}
 
 
 def conns(entries):
@@ -122,10 +128,9 @@ def test_without_a_listener_the_lower_port_is_the_server():
     assert c["server"]["pid"] == 100 and c["client"]["pid"] == 200 and c["note"] == "connected"
 
 
-def test_udp_unix_and_unconnected_sockets_are_not_connections():
+def test_udp_unix_datagrams_and_unconnected_sockets_are_not_connections():
     p = proc(100, sock(3, "127.0.0.1:9999", status="NONE", proto="udp", inode=20),
-             sock(4, "/tmp/x.sock", status="LISTEN", proto="unix", inode=21),
-             sock(5, "/tmp/x.sock", status="ESTABLISHED", proto="unix", inode=22),
+             sock(4, "", status="NONE", proto="unix", inode=21),          # a Unix datagram socket
              sock(6, "127.0.0.1:0", status="CLOSE", inode=23))
     assert pair([p], []) == []
 
@@ -146,3 +151,26 @@ def test_order_listeners_first_then_by_addresses():
     out = pair([server], [unowned("127.0.0.1:49000", S, "TIME_WAIT")])
     assert [e.get("client_addr") for e in out] == [None, "127.0.0.1:49000", "127.0.0.1:50001",
                                                    "127.0.0.1:50002"]
+
+
+P = "/tmp/run/lab.sock"
+
+
+def test_unix_stream_sockets_pair_by_their_peers():
+    """A server, two accepted clients, one still in the backlog, and a socketpair."""
+    server = proc(100, sock(3, P, status="LISTEN", inode=10, proto="unix", recv_q=1, send_q=5),
+                  sock(4, P, inode=11, proto="unix", peer=21), sock(5, P, inode=12, proto="unix", peer=22))
+    one = proc(200, sock(3, "", inode=21, proto="unix", peer=11, recv_q=7))
+    two = proc(201, sock(3, "", inode=22, proto="unix", peer=12))
+    waiting = proc(202, sock(3, "", inode=23, proto="unix", peer=None))
+    pairs = proc(300, sock(6, "", inode=30, proto="unix", peer=31), sock(7, "", inode=31, proto="unix", peer=30))
+    out = [e for e in pair([server, one, two, waiting, pairs], []) if e["proto"] == "unix"]
+    listen = [e for e in out if e["kind"] == "listen"]
+    assert listen == [{"kind": "listen", "proto": "unix", "addr": P, "queued": 1, "note": "listening",
+                       "listen": end(100, 3, P, "LISTEN", recv_q=1, send_q=5)}]
+    got = {(c["client"] and c["client"]["pid"], c["server"] and c["server"]["pid"], c["note"])
+           for c in conns(out)}
+    assert got == {(200, 100, "connected"), (201, 100, "connected"),
+                   (202, None, "in backlog (not yet accepted)"), (300, 300, "socketpair")}
+    first = next(c for c in conns(out) if c["client"] and c["client"]["pid"] == 200)
+    assert (first["server"]["fd"], first["server_addr"], first["client"]["recv_q"]) == (4, P, 7)

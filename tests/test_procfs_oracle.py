@@ -408,13 +408,16 @@ def ss_inet():
     out = []
     text = subprocess.run(["ss", "-tanupeH"], capture_output=True, text=True, check=True).stdout
     for line in text.splitlines():
-        netid, state, _, _, local, peer = line.split()[:6]
+        netid, state, recv_q, send_q, local, peer = line.split()[:6]
         proto = netid + ("6" if local.startswith("[") else "")
         ino = re.search(r"\bino:(\d+)", line)
+        status = _ss_status(state, proto)
         out.append(({(int(p), int(f)) for p, f in USERS.findall(line)}, {
             "proto": proto, "laddr": re.sub(r":\*$", ":0", local),
             "raddr": "" if peer.endswith(":*") else peer,
-            "status": _ss_status(state, proto), "inode": int(ino.group(1)) if ino else 0}))
+            "status": status, "inode": int(ino.group(1)) if ino else 0,
+            # a listener's Send-Q in ss is its backlog's size, which /proc/net/tcp does not hold
+            "recv_q": int(recv_q), "send_q": None if status == "LISTEN" else int(send_q)}))
     return out
 
 
@@ -428,7 +431,8 @@ def ss_unix():
         assert peer == "*", line     # ss names no unix peer address either
         out.append(({(int(p), int(f)) for p, f in USERS.findall(line)}, {
             "proto": "unix", "laddr": "" if local == "*" else local, "raddr": "",
-            "status": _ss_status(state, "unix"), "inode": int(inode)}))
+            "status": _ss_status(state, "unix"), "inode": int(inode),
+            "recv_q": None, "send_q": None}))    # not in /proc/net/unix: the sampler asks sock_diag
     return out
 
 

@@ -139,7 +139,9 @@ export class DetailsView {
     const table = (rows) => h('ul', { class: 'socklist' }, rows.map((s) => h('li', { class: `sock sock-${(s.status || 'none').toLowerCase()}` },
       h('div', { class: 'sock-head' }, h('span', { class: 'sock-fd' }, s.fd === null || s.fd === undefined ? t('sock.nofd') : `fd ${s.fd}`),
         h('span', { class: 'sock-proto' }, s.proto), s.status ? h('span', { class: 'sock-status' }, s.status) : null),
-      h('div', { class: 'sock-addr' }, s.laddr || '–', s.raddr ? [h('span', { class: 'arrow' }, ' → '), s.raddr] : null))));
+      h('div', { class: 'sock-addr' }, s.laddr || '–', s.raddr ? [h('span', { class: 'arrow' }, ' → '), s.raddr] : null),
+      s.recv_q || s.send_q ? h('div', { class: 'sk-queues', title: t('socks.queuesWhy') },
+        t('socks.queues', { r: s.recv_q ?? '–', s: s.send_q ?? '–' })) : null)));
     return [list.length ? table(list) : null,
       unowned.length ? [h('p', { class: 'muted' }, t('det.unowned')), table(unowned)] : null];
   }

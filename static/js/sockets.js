@@ -1,6 +1,7 @@
-// The sockets view, like `ss -tanp` in words, for the watched run (every run if none):
-// its listening sockets with their backlog, its TCP connections as client ⇄ server pairs
-// (paired by the server, lab/connections.py), then the UDP and Unix sockets of its processes.
+// The sockets view, like `ss -tanp` and `ss -xp` in words, for the watched run (every run if
+// none): its listening sockets with their backlog, its TCP and Unix connections as client ⇄
+// server pairs (paired by the server, lab/connections.py), with the bytes waiting in each end's
+// queues where there are any, then the UDP and the other Unix sockets of its processes.
 // Rows are kept by key and rebuilt only when their data changes; click a pid to select it.
 
 import { h, fill } from './dom.js';
@@ -18,10 +19,11 @@ const NOTES = {
   'half-closed': 'halfclosed',
   closing: 'closing',
   connecting: 'connecting',
+  socketpair: 'socketpair',
 };
 const EXPLAINED = new Set(['backlog', 'timewait']);   // the first row of these kinds explains itself
 // Live connections first, the leftovers of closed ones last (an HTTP server leaves one per request).
-const RANK = { connected: 0, connecting: 1, backlog: 2, outside: 3, halfclosed: 4, closing: 5, timewait: 6 };
+const RANK = { connected: 0, connecting: 1, backlog: 2, outside: 3, socketpair: 4, halfclosed: 5, closing: 6, timewait: 7 };
 
 export class SocketsView {
   constructor(host, store) {
@@ -100,7 +102,11 @@ export class SocketsView {
     const others = [];
     for (const p of this.store.procs.values()) {
       if (p.run !== id) continue;
-      for (const s of p.sockets || []) if (/^(udp|unix)/.test(s.proto)) others.push({ ...s, pid: p.pid });
+      for (const s of p.sockets || []) {
+        // A Unix stream socket listening or connected is in the sections above.
+        const paired = s.proto === 'unix' && (s.status === 'LISTEN' || s.status === 'ESTABLISHED');
+        if (/^(udp|unix)/.test(s.proto) && !paired) others.push({ ...s, pid: p.pid });
+      }
     }
     others.sort((a, b) => a.pid - b.pid || a.fd - b.fd);
     const names = new Map();       // pid -> how the tree calls it: part of each row's signature
@@ -175,7 +181,8 @@ export class SocketsView {
       h('div', { class: 'sk-holders' },
         end === null ? h('span', { class: 'sk-gone' }, t(c.note === 'peer outside the lab' ? 'socks.outside' : 'socks.closed'))
           : end.pid === null ? this.nobody() : this.holders(end, name)),
-      h('div', { class: 'sk-addr' }, addr));
+      h('div', { class: 'sk-addr' }, addr || (c.proto === 'unix' ? t('socks.unnamed') : '')),
+      end ? this.queues(end) : null);
     return h('div', { class: `sk-row sk-conn sk-c-${kind || 'other'}`, role: 'listitem', 'data-note': c.note,
       'data-client-pid': c.client?.pid ?? '', 'data-server-pid': c.server?.pid ?? '' },
     h('div', { class: 'sk-state' }, h('span', { class: `sk-note note-${kind || 'other'}`, title: kind ? t(`socks.why.${kind}`) : null }, label),
@@ -191,9 +198,16 @@ export class SocketsView {
     return h('div', { class: 'sk-row sk-other', role: 'listitem' },
       h('span', { class: 'sk-proto' }, s.proto),
       h('span', { class: 'sk-addr', title: addr }, addr, s.raddr ? ` → ${s.raddr}` : ''),
-      h('span', { class: 'sk-holders' }, this.who(s.pid, s.fd, name)),
+      h('span', { class: 'sk-holders' }, this.who(s.pid, s.fd, name), this.queues(s)),
       h('span', { class: 'sk-status', title: s.status === 'NONE' ? t('socks.unconn') : null }, s.status || '–'));
   }
 
   nobody() { return h('span', { class: 'sk-kernel', title: t('socks.kernelWhy') }, t('socks.kernel')); }
+
+  // Bytes waiting at this end, where there are any (ss's Recv-Q and Send-Q).
+  queues(end) {
+    if (!end.recv_q && !end.send_q) return null;
+    return h('div', { class: 'sk-queues', title: t('socks.queuesWhy') },
+      t('socks.queues', { r: end.recv_q ?? '–', s: end.send_q ?? '–' }));
+  }
 }
