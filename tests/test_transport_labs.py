@@ -6,10 +6,11 @@ and checks its ports are free again), then each one as a student runs it in a te
 """
 import os
 import re
+import signal
 import subprocess
 
 from tests.helpers import proc_stat, wait_until
-from tests.test_experiments_standalone import run, subreaper  # noqa: F401  (fixtures)
+from tests.test_experiments_standalone import run, stat, subreaper  # noqa: F401  (fixtures)
 from tests.test_socket_labs import USERS, drop_time_wait, lab, ss  # noqa: F401  (lab is a fixture)
 
 
@@ -75,3 +76,67 @@ def test_udp_broadcast_in_a_terminal(run):
     assert got == {"1": sent, "2": sent}
     assert len(r.wait_for(r"回收接收端 \d \(pid \d+\), exit status 0", count=2)) == 2
     assert not ss_lines(port, "u")
+
+
+# ---- sticky_packets -------------------------------------------------------------------------
+
+MESSAGE = len("第1条消息".encode())        # 13 bytes; with framing=length 4 more for the prefix
+
+
+def test_sticky_packets_recv_q_grows_and_the_sends_are_glued(lab):
+    rid, server, endpoint = lab.start("sticky_packets", framing="none", messages=4, gap=0.25, delay=1.5)
+    port = int(endpoint["address"].rsplit(":", 1)[1])
+    client = wait_until(lambda: [pid for pid, p in lab.processes(rid).items() if p["role"] == "client"])[0]
+    assert lab.processes(rid)[client]["ppid"] == server
+    seen, kernel = set(), set()
+
+    def server_recv_q():
+        """The server's connection socket's (state, Recv-Q), in the dashboard and in ss, until it reads."""
+        for s in lab.processes(rid)[server]["sockets"]:
+            if s["laddr"] == endpoint["address"] and s["status"] != "LISTEN":
+                seen.add((s["status"], s["recv_q"]))
+        kernel.update((row[0], row[1]) for row in ss_lines(port)
+                      if row[3] == endpoint["address"] and row[0] != "LISTEN" and row[5] == {server})
+        return lab.said(rid, "recv() 第 1 次", server)
+    wait_until(server_recv_q, timeout=10, interval=0.05)
+    # the bytes piled up, send() after send(), while the server slept: Recv-Q grew ...
+    assert len({q for state, q in kernel if state == "ESTAB" and q}) >= 2, kernel
+    assert len({q for state, q in seen if state == "ESTABLISHED" and q}) >= 2, seen
+    # ... to all four messages, and the client's FIN (one sequence number) after them: CLOSE_WAIT
+    assert ("CLOSE-WAIT", 4 * MESSAGE + 1) in kernel and ("CLOSE_WAIT", 4 * MESSAGE + 1) in seen
+    total = wait_until(lambda: lab.said(rid, "客户端关闭了连接: recv() 共", server))[0]["text"]
+    calls = int(re.search(r"recv\(\) 共 (\d+) 次", total)[1])
+    assert lab.said(rid, "send() 共 4 次", client)
+    assert 1 <= calls < 4                  # 粘包: fewer recv()s than send()s
+    glued = lab.said(rid, "recv() 第 1 次", server)[0]["text"]
+    assert "第1条消息第2条消息" in glued
+
+    assert lab.client.post(f"/api/runs/{rid}/actions/send_again").status_code == 200
+    wait_until(lambda: len(lab.said(rid, "客户端关闭了连接: recv() 共", server)) == 2, timeout=10)
+    assert len(lab.said(rid, "send() 共 4 次", client)) == 2
+    res = lab.client.post(f"/api/runs/{rid}/actions/close_client")
+    assert res.status_code == 200 and res.get_json()["pids"] == [client]
+    wait_until(lambda: proc_stat(client) is None)      # reaped by the server: no zombie
+    wait_until(lambda: lab.said(rid, f"回收客户端 {client}", server))
+    lab.stop(rid)
+
+
+def test_sticky_packets_in_a_terminal(run):
+    for framing in ("none", "length"):
+        r = run("sticky_packets", "--framing", framing, "--messages", 5, "--gap", 0, "--delay", 0.5)
+        r.wait_for(r"listening on 127\.0\.0\.1:\d+")
+        client = int(r.wait_for(r"客户端\[(\d+)\] send\(\) 共 5 次")[0][1])
+        assert stat(client)["ppid"] == r.pid
+        if framing == "none":
+            total = int(r.wait_for(r"recv\(\) 共 (\d+) 次得到数据")[0][1])
+            assert total < 5
+            got = "".join(m[1] for m in r.wait_for(r"recv\(\) 第 \d+ 次 \(recv #\d+\) \d+ 字节: (.*)", count=total))
+            assert got == "".join(f"第{k}条消息" for k in range(1, 6))
+        else:
+            r.wait_for(r"共收到 5 条完整的消息")
+            bodies = [m[1] for m in r.wait_for(r"消息 \d: 长度 13 字节 \(struct\.unpack\('!I'\)\), 内容 \(body\): (.*)",
+                                                count=5)]
+            assert bodies == [f"第{k}条消息" for k in range(1, 6)]       # one whole message per send()
+        os.kill(r.pid, signal.SIGTERM)           # the server ends, and takes its client with it
+        assert r.finish() == 0
+        assert stat(client) is None

@@ -1,6 +1,7 @@
 """What the transport does underneath: broadcast, sticky packets (粘包), TCP's states (四次挥手).
 
 Built on the socket labs' vocabulary (lab/catalog/sockets.py: add_client, CLOSE_CLIENT)."""
+from lab.catalog.sockets import CLOSE_CLIENT
 from lab.catalog.types import Action, Lab, Param, en_zh, signal_action
 
 _BROADCAST = Lab(
@@ -52,4 +53,45 @@ _BROADCAST = Lab(
     processes=lambda p: 1 + p["receivers"],
 )
 
-TRANSPORT_LABS = (_BROADCAST,)
+_STICKY = Lab(
+    "sticky_packets", "lab.experiments.sticky_packets",
+    title=en_zh("Sticky packets", "TCP 粘包"),
+    summary=en_zh("Several quick send()s arrive in one recv(); the fix: a struct.pack('!I', n) length prefix.",
+                  "多次 send() 的数据被一次 recv() 收到 (粘包); 解决: struct.pack('!I', n) 长度前缀。"),
+    explain=en_zh(
+        "TCP is a byte stream (字节流) with no message boundaries. The server accepts the client's connection "
+        "and sleeps before its first recv(); the client sends its messages, one send() each. The kernel "
+        "keeps the bytes in the server socket's receive buffer: its Recv-Q in the sockets view grows with "
+        "every send(). With framing = none, recv(1024) then returns everything at once, the messages glued "
+        "together: fewer recv()s than send()s, and no way to tell where one ends. With framing = length, "
+        "each message goes out as struct.pack('!I', n) (a 4-byte length in network byte order) and its n "
+        "bytes; the server reads exactly 4 bytes, unpacks n, reads exactly n: one whole message per send(). "
+        "UDP keeps its boundaries: a datagram is never glued to another. \"send again\" runs another round.",
+        "TCP 以字节流方式传输, 没有消息边界。服务器接受客户端的连接后先睡眠, 再第一次 recv(); 客户端发送若干条消息, "
+        "每条一次 send()。内核把数据留在服务器套接字的接收缓冲区里: 套接字视图中它的 Recv-Q 随每次 send() 增长。"
+        "framing = none 时, recv(1024) 一次返回所有数据, 多条消息粘在一起 (粘包): recv() 次数少于 send() 次数, "
+        "也分不清一条消息在哪里结束。framing = length 时, 每条消息前面加 struct.pack('!I', n) (网络字节序的 4 字节"
+        "长度), 人为添加消息边界; 服务器先准确读 4 个字节, 解析出 n, 再准确读 n 个字节: 每次 send() 对应一条完整"
+        "的消息。UDP 有消息边界, 数据报不会粘包。“再发一轮” 再运行一轮。"),
+    params=(
+        Param("framing", "choice", "none", choices=("none", "length"), label=en_zh("framing", "消息边界"),
+              help=en_zh("none: bare send()s; length: struct.pack('!I', n) before each message",
+                         "none: 直接 send(); length: 每条消息前加 struct.pack('!I', n)")),
+        Param("messages", "int", 5, 2, 20, label=en_zh("messages", "消息数"),
+              help=en_zh("send() calls per round", "每一轮 send() 的次数")),
+        Param("gap", "float", 0.3, 0.0, 2.0, label=en_zh("gap (s)", "发送间隔 (秒)"),
+              help=en_zh("seconds between two send()s", "两次 send() 之间的秒数")),
+        Param("delay", "float", 3.0, 0.0, 10.0, label=en_zh("delay (s)", "延时 (秒)"),
+              help=en_zh("seconds the server sleeps before its first recv()",
+                         "服务器第一次 recv() 之前睡眠的秒数")),
+    ),
+    actions=(
+        signal_action("send_again", en_zh("send again", "再发一轮"),
+                      en_zh("SIGUSR1 to the client: a new connection and another round of send()s",
+                            "给客户端发 SIGUSR1: 新的连接, 再一轮 send()"), "client", "SIGUSR1"),
+        CLOSE_CLIENT,
+    ),
+    processes=lambda p: 2,
+)
+
+TRANSPORT_LABS = (_BROADCAST, _STICKY)
