@@ -124,7 +124,7 @@ def test_sticky_packets_recv_q_grows_and_the_sends_are_glued(lab):
 def test_sticky_packets_in_a_terminal(run):
     for framing in ("none", "length"):
         r = run("sticky_packets", "--framing", framing, "--messages", 5, "--gap", 0, "--delay", 0.5)
-        r.wait_for(r"listening on 127\.0\.0\.1:\d+")
+        port = int(r.wait_for(r"listening on 127\.0\.0\.1:(\d+)")[0][1])
         client = int(r.wait_for(r"客户端\[(\d+)\] send\(\) 共 5 次")[0][1])
         assert stat(client)["ppid"] == r.pid
         if framing == "none":
@@ -140,3 +140,91 @@ def test_sticky_packets_in_a_terminal(run):
         os.kill(r.pid, signal.SIGTERM)           # the server ends, and takes its client with it
         assert r.finish() == 0
         assert stat(client) is None
+        drop_time_wait(port)                     # the client closed first: its TIME_WAIT
+        assert not ss_lines(port)
+
+
+# ---- tcp_states ----------------------------------------------------------------------------
+
+def states(port):
+    """{(state, local, peer, owned)} of the port's TCP sockets but the listener, as ss -tanp shows them."""
+    return {(row[0], row[3], row[4], bool(row[5])) for row in ss_lines(port) if row[0] != "LISTEN"}
+
+
+def test_tcp_states_half_close_last_ack_and_syn_sent(lab):
+    rid, me, endpoint = lab.start("tcp_states", backlog=1)
+    server = endpoint["address"]
+    port = int(server.rsplit(":", 1)[1])
+    wait_until(lambda: lab.said(rid, "命令 (commands)", me))
+
+    def act(action):
+        assert lab.client.post(f"/api/runs/{rid}/actions/{action}").status_code == 200
+
+    act("connect")
+    client = wait_until(lambda: [local for state, local, peer, owned in states(port)
+                                 if state == "ESTAB" and peer == server and owned])[0]
+    wait_until(lambda: states(port) == {("ESTAB", client, server, True), ("ESTAB", server, client, True)})
+    act("shutdown")          # a half close: the client keeps its socket, FIN_WAIT2
+    wait_until(lambda: states(port) == {("FIN-WAIT-2", client, server, True), ("CLOSE-WAIT", server, client, True)})
+    act("send")              # the client does not read: its Recv-Q, the server's Send-Q
+    wait_until(lambda: [row for row in ss_lines(port) if row[3] == server and row[0] == "CLOSE-WAIT" and row[2] > 0])
+    assert [row[1] for row in ss_lines(port) if row[3] == client][0] > 0
+    act("server_close")      # its FIN waits behind the unread bytes: LAST_ACK, owned by nobody
+    wait_until(lambda: states(port) == {("FIN-WAIT-2", client, server, True), ("LAST-ACK", server, client, False)})
+    assert ("tcp", server, client, "LAST_ACK") in lab.unowned_matches_ss(rid, port)
+    act("read")              # the FIN gets through, the client ACKs: TIME_WAIT on the client's side
+    wait_until(lambda: states(port) == {("TIME-WAIT", client, server, False)}, timeout=10)
+    wait_until(lambda: lab.said(rid, "客户端 ACK (4): 服务器的 LAST_ACK 结束, 客户端 TIME_WAIT", me))
+
+    act("flood")             # backlog 1: two get into the listen queue, two stay SYN_SENT
+    line = wait_until(lambda: lab.said(rid, "个 connect(), 没有 accept()", me))[0]["text"]
+    assert "2 个 ESTABLISHED" in line and "2 个 SYN_SENT" in line
+    flood = [(state, owned) for state, local, peer, owned in states(port) if local not in (client, server)
+             and peer == server]
+    assert sorted(flood) == [("ESTAB", True)] * 2 + [("SYN-SENT", True)] * 2
+    queued = [local for state, local, peer, owned in states(port) if local == server and state == "ESTAB"]
+    assert len(queued) == 2 and all(not owned for state, local, _, owned in states(port)
+                                    if local == server and state == "ESTAB")
+    act("reset")
+    wait_until(lambda: not [s for s in states(port) if s[0] in ("SYN-SENT", "ESTAB")])
+    lab.stop(rid)
+
+
+def test_tcp_states_in_a_terminal_close_rebind(run):
+    r = run("tcp_states", tty=True)
+    server = r.wait_for(r"listening on (127\.0\.0\.1:\d+)")[0][1]
+    port = int(server.rsplit(":", 1)[1])
+    r.wait_for(r"命令 \(commands\)")
+    try:
+        def step(command, expect):
+            os.write(r.fd, command.encode() + b"\r")
+            return r.wait_for(expect)[0]
+
+        client = step("connect", r"三次握手 \(handshake\): 客户端 (\S+) connect")[1]
+        wait_until(lambda: states(port) == {("ESTAB", client, server, True), ("ESTAB", server, client, True)})
+        # the client closes first: FIN_WAIT2 (owned by nobody now), the server CLOSE_WAIT until it closes
+        step("close client", r"服务器还没有 close\(\): 服务器 CLOSE_WAIT")
+        wait_until(lambda: states(port) == {("FIN-WAIT-2", client, server, False),
+                                            ("CLOSE-WAIT", server, client, True)})
+        step("close server", r"服务器后 close\(\)")
+        wait_until(lambda: states(port) == {("TIME-WAIT", client, server, False)})
+        # that TIME_WAIT is on the client's port: the server's port binds again without SO_REUSEADDR
+        step("rebind", r"不设置 SO_REUSEADDR: bind\(\) 成功")
+        r.wait_for(rf"listening on {server}", count=2)
+
+        # now the server closes first: the TIME_WAIT is on the server's port
+        client2 = step("connect", rf"三次握手 \(handshake\): 客户端 (?!{client} )(\S+) connect")[1]
+        step("close server", r"服务器先 close\(\)")
+        wait_until(lambda: {s for s in states(port) if client2 in s} == {
+            ("FIN-WAIT-2", server, client2, False), ("CLOSE-WAIT", client2, server, True)})
+        step("close client", r"客户端后 close\(\)")
+        wait_until(lambda: {s for s in states(port) if client2 in s} == {("TIME-WAIT", server, client2, False)})
+        step("rebind", r"不设置 SO_REUSEADDR: bind\(\) 失败 \(fails\): \[Errno 98\] EADDRINUSE")
+        step("show", r"s\.setsockopt\(SOL_SOCKET, SO_REUSEADDR, 1\): bind\(\) 成功 \(端口立即复用\)")
+        r.wait_for(rf"监听 listen {server}: LISTEN", count=1)
+        assert [row[0] for row in ss_lines(port) if row[0] == "LISTEN" and row[5] == {r.pid}] == ["LISTEN"]
+        os.write(r.fd, b"\x04")              # Ctrl-D
+        r.wait_for(r"EOF \(Ctrl-D\): 退出")
+        assert r.finish() == 0
+    finally:
+        drop_time_wait(port)

@@ -1,7 +1,7 @@
 """What the transport does underneath: broadcast, sticky packets (粘包), TCP's states (四次挥手).
 
 Built on the socket labs' vocabulary (lab/catalog/sockets.py: add_client, CLOSE_CLIENT)."""
-from lab.catalog.sockets import CLOSE_CLIENT
+from lab.catalog.sockets import CLOSE_CLIENT, backlog_param
 from lab.catalog.types import Action, Lab, Param, en_zh, signal_action
 
 _BROADCAST = Lab(
@@ -94,4 +94,76 @@ _STICKY = Lab(
     processes=lambda p: 2,
 )
 
-TRANSPORT_LABS = (_BROADCAST, _STICKY)
+
+
+def _typed(id, label, help, line):
+    """A command typed into the playground's terminal, as the student could type it."""
+    return Action(id, "key", label, help, key=line + "\r")
+
+
+_TCP_STATES = Lab(
+    "tcp_states", "lab.experiments.tcp_states",
+    title=en_zh("TCP's states", "TCP 的状态: 三次握手和四次挥手"),
+    summary=en_zh("The close handshake step by step: FIN_WAIT2 and CLOSE_WAIT, LAST_ACK, TIME_WAIT; half close; "
+                  "EADDRINUSE; SYN_SENT past the backlog.",
+                  "一步一步地四次挥手: FIN_WAIT2 和 CLOSE_WAIT、LAST_ACK、TIME_WAIT; 半关闭; EADDRINUSE; "
+                  "超出监听队列的 SYN_SENT。"),
+    explain=en_zh(
+        "One process (role playground) holds both ends: the client's socket and the server's listening and "
+        "connected sockets; each action types one command, and the sockets view shows each state as ss -tan "
+        "does. connect: the three-way handshake, both ESTABLISHED. close client: the client closes first "
+        "(its FIN and the ACK): the client is FIN_WAIT2, owned by no process; the server's recv() returns "
+        "b\"\", and as long as it does not close, it is CLOSE_WAIT. close server: the last FIN and ACK: "
+        "LAST_ACK for an instant, then the side that closed first is TIME_WAIT for a minute, owned by "
+        "nobody. Either side may close first. On loopback LAST_ACK is too quick to see, so: shutdown "
+        "(SHUT_WR, a half close: the client sends its FIN but can still receive), server send (it fills "
+        "the client's window: Recv-Q and Send-Q), close server: the FIN waits behind unread data, LAST_ACK "
+        "stays; client read lets it go. rebind closes the listening socket and binds the port again "
+        "without SO_REUSEADDR: after the server closed first, its TIME_WAIT holds the port and bind() "
+        "fails with EADDRINUSE; with SO_REUSEADDR it works (端口立即复用). After the client closed first "
+        "the TIME_WAIT is on the client's port, and the rebind works anyway. flood: backlog + 3 connect()s "
+        "that nobody accepts: backlog + 1 are ESTABLISHED in the listen queue, the others stay SYN_SENT.",
+        "一个进程 (角色 playground) 持有两端: 客户端套接字, 以及服务器的监听套接字和连接套接字; 每个操作输入一条命令, "
+        "套接字视图像 ss -tan 一样显示每个状态。connect: 三次握手, 两端 ESTABLISHED。关闭客户端: 客户端先关闭 "
+        "(主动方发送 FIN, 被动方回复 ACK): 客户端 FIN_WAIT2, 不再属于任何进程; 服务器的 recv() 返回 b\"\", "
+        "只要它还没有 close(), 就是 CLOSE_WAIT。关闭服务器: 被动方再发送 FIN, 主动方回复 ACK: 短暂的 LAST_ACK, "
+        "然后先关闭的一方进入 TIME_WAIT 约一分钟, 不属于任何进程。哪一方都可以先关闭。在本机回环上 LAST_ACK "
+        "太快看不到, 所以: shutdown (SHUT_WR 半关闭: 客户端发送 FIN, 但仍可以接收), 服务器 send (填满客户端的接收窗口: "
+        "Recv-Q 和 Send-Q), 关闭服务器: FIN 排在没有读的数据后面, LAST_ACK 一直保持; 客户端 read 后才结束。"
+        "rebind 关闭监听套接字, 不设置 SO_REUSEADDR 重新绑定端口: 服务器先关闭后, 它的 TIME_WAIT 占着端口, "
+        "bind() 失败, EADDRINUSE; 设置 SO_REUSEADDR 后成功 (端口立即复用)。客户端先关闭时 TIME_WAIT 在客户端的"
+        "端口上, rebind 照样成功。flood: backlog + 3 个没有人 accept 的 connect(): backlog + 1 个在监听队列中 "
+        "ESTABLISHED, 其余的停在 SYN_SENT。"),
+    params=(backlog_param(1),),
+    actions=(
+        _typed("connect", en_zh("connect", "连接"),
+               en_zh("types: connect  (connect() and accept(): the three-way handshake)",
+                     "输入: connect  (connect() 和 accept(): 三次握手)"), "connect"),
+        _typed("client_close", en_zh("close client", "关闭客户端"),
+               en_zh("types: close client  (the client's close(): FIN_WAIT2, the server CLOSE_WAIT)",
+                     "输入: close client  (客户端 close(): FIN_WAIT2, 服务器 CLOSE_WAIT)"), "close client"),
+        _typed("server_close", en_zh("close server", "关闭服务器"),
+               en_zh("types: close server  (the server's close(): LAST_ACK, or FIN_WAIT2 if it is first)",
+                     "输入: close server  (服务器 close(): LAST_ACK, 先关闭则 FIN_WAIT2)"), "close server"),
+        _typed("shutdown", en_zh("half close", "半关闭"),
+               en_zh("types: shutdown  (the client's shutdown(SHUT_WR): it can still receive)",
+                     "输入: shutdown  (客户端 shutdown(SHUT_WR): 仍可以接收)"), "shutdown"),
+        _typed("send", en_zh("server sends", "服务器发送"),
+               en_zh("types: send  (the server sends until its buffer is full: the client does not read)",
+                     "输入: send  (服务器发送直到缓冲区满: 客户端不读)"), "send"),
+        _typed("read", en_zh("client reads", "客户端读取"),
+               en_zh("types: read  (the client reads all that came, to b\"\" if the server closed)",
+                     "输入: read  (客户端读完收到的数据, 服务器关闭了则读到 b\"\")"), "read"),
+        _typed("rebind", en_zh("rebind the port", "重新绑定端口"),
+               en_zh("types: rebind  (bind() again without SO_REUSEADDR: EADDRINUSE while a TIME_WAIT holds it)",
+                     "输入: rebind  (不设 SO_REUSEADDR 重新 bind(): TIME_WAIT 占着端口时 EADDRINUSE)"), "rebind"),
+        _typed("flood", en_zh("past the backlog", "超出监听队列"),
+               en_zh("types: flood  (backlog + 3 connect()s nobody accepts: some stay SYN_SENT)",
+                     "输入: flood  (backlog + 3 个没有人 accept 的 connect(): 有的停在 SYN_SENT)"), "flood"),
+        _typed("reset", en_zh("reset", "重置"),
+               en_zh("types: reset  (close every connection)", "输入: reset  (关闭所有连接)"), "reset"),
+    ),
+    processes=lambda p: 1,
+)
+
+TRANSPORT_LABS = (_BROADCAST, _STICKY, _TCP_STATES)
