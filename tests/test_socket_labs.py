@@ -420,6 +420,35 @@ def _tuple(address):
     return str((host, int(port)))
 
 
+@pytest.mark.parametrize("name, prefix", [("poll_server", "POLL"), ("epoll_server", "EPOLL")])
+def test_poll_and_epoll_print_their_event_masks_as_bits(lab, name, prefix):
+    """The masks as numbers and bits (位运算), for the fd the kernel says holds the client's connection;
+    epoll's masks as the kernel keeps them (/proc/PID/fdinfo of the epoll fd, hex)."""
+    IN, ERR, HUP = (getattr(select, prefix + e) for e in ("IN", "ERR", "HUP"))
+    assert (IN, ERR, HUP) == (1, 8, 16)
+    rid, server, endpoint = lab.start(name)
+    client = lab.add_client(rid)
+    wait_until(lambda: lab.said(rid, "收到 (received)", client))
+    here = addr_of(lab, rid, client)
+    (fd,) = [fd for pid, fd, _, _, raddr, _ in ss({server}) if raddr == here]        # the kernel's fd
+    (listen_fd,) = [fd for pid, fd, *_, status in ss({server}) if status == "LISTEN"]
+    assert lab.said(rid, f"register fd {listen_fd} (sockfd) 事件 9 = 0b01001 = {prefix}IN | {prefix}ERR", server)
+    assert lab.said(rid, f"register fd {fd} 事件 25 = 0b11001 = {prefix}IN | {prefix}ERR | {prefix}HUP", server)
+    assert 25 == IN | ERR | HUP and 9 == IN | ERR
+    wait_until(lambda: lab.said(rid, f"events = [({fd}, 1)]: fd {fd} 事件 1 = 0b00001 = {prefix}IN", server))
+    if name == "epoll_server":
+        (epfd,) = [int(f) for f in os.listdir(f"/proc/{server}/fd")
+                   if os.readlink(f"/proc/{server}/fd/{f}") == "anon_inode:[eventpoll]"]
+        with open(f"/proc/{server}/fdinfo/{epfd}") as f:
+            watched = {int(m[0]): int(m[1], 16) for m in re.findall(r"tfd:\s+(\d+) events:\s+([0-9a-f]+)", f.read())}
+        # what was registered, with EPOLLERR | EPOLLHUP that epoll_ctl always adds
+        assert watched == {listen_fd: (IN | ERR) | ERR | HUP, fd: (IN | ERR | HUP) | ERR | HUP} == \
+            {listen_fd: 0x19, fd: 0x19}
+    lab.close(client)
+    wait_until(lambda: lab.said(rid, f"unregister fd {fd}", server))
+    lab.stop(rid)
+
+
 def test_udp_server_sockets_as_ss_shows_them(lab):
     rid, server, endpoint = lab.start("udp_server")
     assert endpoint["proto"] == "udp"

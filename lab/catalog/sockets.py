@@ -172,18 +172,30 @@ _POLL = _multiplexed(
     en_zh("p.register(s, POLLIN | POLLERR), events = p.poll(), and a {fileno: socket} map.",
           "p.register(s, POLLIN | POLLERR), events = p.poll(), 以及 {fileno: 套接字} 字典。"),
     "p.poll() returns (fileno, event) pairs, numbers only, so a dictionary fdmap = {fileno: socket} finds "
-    "the socket again; a client that closed is unregistered.",
+    "the socket again; a client that closed is unregistered. Events are bits of one number, and the "
+    "terminal prints each mask as a number, its bits and their names: POLLIN = 1, POLLPRI = 2, POLLOUT = 4, "
+    "POLLERR = 8, POLLHUP = 16, so register(fd, POLLIN | POLLERR | POLLHUP) is 25 = 0b11001, and "
+    "event & POLLIN tests one bit (the notes' bitwise operations).",
     "p.poll() 返回 (fileno, event) 元组, 只有数字, 所以用字典 fdmap = {fileno: 套接字} 找回套接字对象; "
-    "关闭的客户端被 unregister。")
+    "关闭的客户端被 unregister。事件类型是一个整数的二进制位, 终端把每个事件掩码打印成数字、二进制位和名字: "
+    "POLLIN = 1, POLLPRI = 2, POLLOUT = 4, POLLERR = 8, POLLHUP = 16, 所以 register(fd, POLLIN | POLLERR | POLLHUP) "
+    "是 25 = 0b11001, 用 event & POLLIN 判断某一位 (笔记的位运算: | 增补属性, & 判断属性)。")
 
 _EPOLL = _multiplexed(
     "epoll_server", en_zh("epoll() server", "epoll 服务器"),
     en_zh("Like poll, with select.epoll() and EPOLL events: the watch list lives in the kernel.",
           "与 poll 基本相同, 使用 select.epoll() 和 EPOLL 事件: 关注列表保存在内核中。"),
     "Same as poll, but the watch list lives in the kernel's epoll object (one more fd, "
-    "anon_inode:[eventpoll]), so a wait does not pass every fd again: epoll scales better.",
+    "anon_inode:[eventpoll]), so a wait does not pass every fd again: epoll scales better. The masks are "
+    "poll's bits, printed as numbers and bits (EPOLLIN = 1, EPOLLERR = 8, EPOLLHUP = 16), and the kernel "
+    "shows them too: /proc/PID/fdinfo of the epoll fd has a line per watched fd, events in hex (19 = 25 = "
+    "EPOLLIN | EPOLLERR | EPOLLHUP; epoll_ctl always adds EPOLLERR | EPOLLHUP). Level-triggered, like poll: "
+    "no EPOLLET here.",
     "与 poll 相同, 但关注列表保存在内核的 epoll 对象中 (多一个文件描述符 anon_inode:[eventpoll]), "
-    "每次等待不必再传入所有 fd: epoll 效率更高。")
+    "每次等待不必再传入所有 fd: epoll 效率更高。事件掩码与 poll 的二进制位相同, 打印成数字和二进制位 "
+    "(EPOLLIN = 1, EPOLLERR = 8, EPOLLHUP = 16), 内核里也能看到: epoll 文件描述符的 /proc/PID/fdinfo 中每个关注的 fd "
+    "一行, events 是十六进制 (19 = 25 = EPOLLIN | EPOLLERR | EPOLLHUP; epoll_ctl 总会加上 EPOLLERR | EPOLLHUP)。"
+    "这里是水平触发, 与 poll 相同, 没有使用边缘触发 EPOLLET。")
 
 _UDP = Lab(
     "udp_server", "lab.experiments.udp_server",

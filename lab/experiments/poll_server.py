@@ -1,13 +1,18 @@
 """poll_server: IO多路复用 with poll(): register, poll, and a {fileno: socket} map.
 
-    $ python -m lab.experiments.poll_server --port 8888
-    listening on 127.0.0.1:8888
-    服务器[19207] p.poll() 阻塞等待关注的IO事件  (waiting in poll)
-    服务器[19207] 客户端 ('127.0.0.1', 60308) 已连接, register fd 4  (now watched)
-    服务器[19207] 收到 ('127.0.0.1', 60308) fd 4: hello 1
-    服务器[19207] 收到 ('127.0.0.1', 60308) fd 4: hello 2
-    服务器[19207] 客户端 ('127.0.0.1', 60308) 离开了, unregister fd 4  (no longer watched)
-    ^C服务器[19207] 服务器退出  (Ctrl-C: the server exits)
+    $ python -m lab.experiments.poll_server --port 8892
+    listening on 127.0.0.1:8892
+    服务器[20586] register fd 3 (sockfd) 事件 9 = 0b01001 = POLLIN | POLLERR  (watched)
+    服务器[20586] p.poll() 阻塞等待关注的IO事件  (waiting in poll)
+    服务器[20586] events = [(3, 1)]: fd 3 事件 1 = 0b00001 = POLLIN  (ready)
+    服务器[20586] 客户端 ('127.0.0.1', 34452) 已连接, register fd 4 事件 25 = 0b11001 = POLLIN | POLLERR | POLLHUP  (now watched)
+    服务器[20586] events = [(4, 1)]: fd 4 事件 1 = 0b00001 = POLLIN  (ready)
+    服务器[20586] 收到 ('127.0.0.1', 34452) fd 4: hello 1
+    服务器[20586] events = [(4, 1)]: fd 4 事件 1 = 0b00001 = POLLIN  (ready)
+    服务器[20586] 收到 ('127.0.0.1', 34452) fd 4: hello 2
+    服务器[20586] events = [(4, 1)]: fd 4 事件 1 = 0b00001 = POLLIN  (ready)
+    服务器[20586] 客户端 ('127.0.0.1', 34452) 离开了, unregister fd 4  (no longer watched)
+    ^C服务器[20586] 服务器退出  (Ctrl-C: the server exits)
 
 The notes' poll_server steps: "1. 创建套接字  2. 将套接字设置为关注
 3. 创建查找字典, 并维护  4. 循环监控IO发生  5. 处理发生的IO事件".
@@ -15,6 +20,13 @@ The notes' poll_server steps: "1. 创建套接字  2. 将套接字设置为关�
 ``events = p.poll()`` blocks until some happen and returns
 [(fileno, event), ...]: numbers, not objects, hence the dictionary
 ``fdmap = {s.fileno(): s}`` to find the socket again.
+
+The events are bits of one integer (位运算): POLLIN = 1 (0b00001), POLLPRI = 2,
+POLLOUT = 4, POLLERR = 8, POLLHUP = 16 (0b10000).  ``POLLIN | POLLERR``
+sets two bits, 9 = 0b01001; ``event & POLLIN`` is not 0 when that bit is
+set.  Each line above prints a mask as a number, its bits and their names.
+A client that closes is readable, POLLIN (recv then returns b""): POLLHUP
+comes only when both directions are shut, e.g. after a reset.
 
 One process, one thread.  While it waits, ``/proc/PID/wchan`` shows
 do_sys_poll on older kernels, poll_schedule_timeout on newer ones, and
@@ -26,6 +38,17 @@ import select
 import socket
 
 from lab.report import listening, say, set_role
+
+# The event types are bits (the notes: 1 POLLIN, 4 POLLOUT, 8 POLLERR, 16 POLLHUP), so
+# | combines them into one mask and & tests one of them (位运算).
+POLL_BITS = [(name, getattr(select, name)) for name in
+             ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDHUP")]
+
+
+def bits(mask, names=POLL_BITS):
+    """25 -> "25 = 0b11001 = POLLIN | POLLERR | POLLHUP": the mask, its bits, the events they are."""
+    set_ = [name for name, bit in names if mask & bit]       # & : is this bit set?
+    return f"{mask} = 0b{mask:05b} = {' | '.join(set_) or '0'}"
 
 
 def main():
@@ -46,19 +69,23 @@ def main():
 
     p = select.poll()
     p.register(sockfd, select.POLLIN | select.POLLERR)
+    say(f"{me} register fd {sockfd.fileno()} (sockfd) 事件 {bits(select.POLLIN | select.POLLERR)}  (watched)")
     fdmap = {sockfd.fileno(): sockfd}         # fileno -> socket object
     addrs = {}                                # fileno -> client address
     say(f"{me} p.poll() 阻塞等待关注的IO事件  (waiting in poll)")
     try:
         while True:
             events = p.poll()
+            say(f"{me} events = {events}: " + "; ".join(f"fd {fd} 事件 {bits(ev)}" for fd, ev in events)
+                + "  (ready)")
             for fd, event in events:
                 if fd == sockfd.fileno():
                     connfd, addr = fdmap[fd].accept()
-                    p.register(connfd, select.POLLIN | select.POLLHUP | select.POLLERR)
+                    mask = select.POLLIN | select.POLLHUP | select.POLLERR
+                    p.register(connfd, mask)
                     fdmap[connfd.fileno()] = connfd
                     addrs[connfd.fileno()] = addr
-                    say(f"{me} 客户端 {addr} 已连接, register fd {connfd.fileno()}  (now watched)")
+                    say(f"{me} 客户端 {addr} 已连接, register fd {connfd.fileno()} 事件 {bits(mask)}  (now watched)")
                 elif event & (select.POLLIN | select.POLLHUP | select.POLLERR):
                     try:
                         data = fdmap[fd].recv(1024)
