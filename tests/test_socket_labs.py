@@ -486,7 +486,7 @@ def test_udp_client_without_a_server_times_out():
 
 
 def test_unix_socket_with_its_path_as_ss_shows_it(lab):
-    rid, server, endpoint = lab.start("unix_socket")
+    rid, server, endpoint = lab.start("unix_socket", serve="threads")
     path = endpoint["address"]
     assert endpoint["proto"] == "unix" and stat.S_ISSOCK(os.stat(path).st_mode)
     clients = [lab.add_client(rid) for _ in range(2)]
@@ -502,6 +502,35 @@ def test_unix_socket_with_its_path_as_ss_shows_it(lab):
                               if c["kind"] == "connection" and c["client"]) == sorted(clients))
     assert {c["server"]["pid"] for c in lab.run(rid)["connections"] if c["kind"] == "connection"} == {server}
     lab.close(clients[0])
+    lab.stop(rid, path=path)
+
+
+def test_unix_socket_loop_serves_one_client_at_a_time(lab):
+    """serve=loop (the default, the notes' program): the second client is connected but waits
+    in the listen queue, unanswered, until the first leaves."""
+    rid, server, endpoint = lab.start("unix_socket")
+    path = endpoint["address"]
+    first = lab.add_client(rid)
+    wait_until(lambda: lab.said(rid, "收到 (received)", first))
+    second = lab.add_client(rid)
+    wait_until(lambda: lab.said(rid, "发送 (sent)", second))
+
+    def listen_queue():     # ss -xl: the LISTEN line's Recv-Q is the queue
+        lines = subprocess.run(["ss", "-xlH", "src", path], capture_output=True, text=True,
+                               check=True).stdout.splitlines()
+        return [int(line.split()[2]) for line in lines]
+    wait_until(lambda: listen_queue() == [1], message=f"ss -xl: {listen_queue()}")
+    ours = lab.matches_ss(rid)
+    assert sorted(s[2:] for s in ours if s[0] == server) == [("unix", path, "", "ESTABLISHED"),
+                                                              ("unix", path, "", "LISTEN")]
+    assert [s[2:] for s in ours if s[0] == second] == [("unix", "", "", "ESTABLISHED")]
+    root = lab.processes(rid)[server]
+    assert root["threads"] == 1 and "l" not in root["stat"]
+    assert not lab.said(rid, "收到 (received)", second)
+    lab.close(first)
+    wait_until(lambda: lab.said(rid, "收到 (received)", second))      # accepted at last
+    wait_until(lambda: listen_queue() == [0])
+    assert len(lab.said(rid, "客户端已连接, 只服务它直到它离开", server)) == 2
     lab.stop(rid, path=path)
 
 

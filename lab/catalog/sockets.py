@@ -224,17 +224,25 @@ _UDP = Lab(
 _UNIX = Lab(
     "unix_socket", "lab.experiments.unix_socket",
     title=en_zh("Unix domain socket", "本地套接字"),
-    summary=en_zh("socket(AF_UNIX, SOCK_STREAM) bound to a socket file; a thread per client.",
-                  "socket(AF_UNIX, SOCK_STREAM) 绑定到套接字文件; 每个客户端一个线程。"),
+    summary=en_zh("socket(AF_UNIX, SOCK_STREAM) bound to a socket file; one client at a time, or a thread each.",
+                  "socket(AF_UNIX, SOCK_STREAM) 绑定到套接字文件; 一次服务一个客户端, 或每个客户端一个线程。"),
     explain=en_zh(
         "The address is a path, not an IP and port: the socket file (type s in ls -l) lives in the run's "
         "own directory. The sockets view shows proto unix: LISTEN with the path, each accepted connection "
         "ESTABLISHED with the path, each client's end ESTABLISHED without one (as ss -xap shows them). "
-        "Unix connections leave no TIME_WAIT. When the run ends, the file and its directory are removed.",
+        "Unix connections leave no TIME_WAIT. When the run ends, the file and its directory are removed. "
+        "serve=loop is the notes' plain loop: one client is served until it leaves; a second one is "
+        "connected (ESTABLISHED) but waits in the listen queue, unanswered, until then. serve=threads gives "
+        "each client a thread (STAT l).",
         "地址是一个路径, 不是 IP 和端口: 套接字文件 (ls -l 中类型为 s) 在这次运行自己的目录里。"
         "套接字视图显示 proto unix: 带路径的 LISTEN, 每个已接受的连接是带路径的 ESTABLISHED, 客户端那一端是不带路径的 "
-        "ESTABLISHED (与 ss -xap 一致)。本地套接字不会留下 TIME_WAIT。运行结束时文件和目录被删除。"),
-    params=(backlog_param(),),
+        "ESTABLISHED (与 ss -xap 一致)。本地套接字不会留下 TIME_WAIT。运行结束时文件和目录被删除。"
+        "serve=loop 是笔记中的循环程序: 服务一个客户端直到它离开; 第二个客户端已连接 (ESTABLISHED), 但在监听队列中等待, "
+        "在那之前得不到回复。serve=threads 每个客户端一个线程 (STAT 带 l)。"),
+    params=(Param("serve", "choice", "loop", choices=("loop", "threads"), label=en_zh("serve", "服务方式"),
+                  help=en_zh("loop: one client at a time, as in the notes; threads: a thread per client",
+                             "loop: 循环服务, 一次一个客户端 (同笔记); threads: 每个客户端一个线程")),
+            backlog_param()),
     actions=(add_client("unix_client", "--path", "{path}", what=en_zh("a Unix-socket client",
                                                                         "一个本地套接字客户端")),
              CLOSE_CLIENT),

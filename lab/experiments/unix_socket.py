@@ -1,6 +1,19 @@
 """unix_socket: 本地套接字, an AF_UNIX stream server on a socket file.
 
     $ python -m lab.experiments.unix_socket
+    listening on /tmp/proclab-bwouqfuy/unix.sock
+    服务器[25686] 套接字文件 /tmp/proclab-bwouqfuy/unix.sock: srwxr-xr-x (文件类型 s)  (a socket file)
+    服务器[25686] 客户端已连接, 只服务它直到它离开  (serving it until it leaves)
+    服务器[25686] 收到: hello 1
+    服务器[25686] 收到: hello 2               (a second client connects: it waits in the queue)
+    服务器[25686] 收到: hello 3
+    服务器[25686] 客户端离开了  (the client left)
+    服务器[25686] 客户端已连接, 只服务它直到它离开  (serving it until it leaves)
+    服务器[25686] 收到: hello 1
+    服务器[25686] 客户端离开了  (the client left)
+    ^C服务器[25686] 服务器退出, 删除 /tmp/proclab-bwouqfuy/unix.sock  (the server exits and removes its file)
+
+    $ python -m lab.experiments.unix_socket --serve threads
     listening on /tmp/proclab-g3qyul74/unix.sock
     服务器[19303] 套接字文件 /tmp/proclab-g3qyul74/unix.sock: srwxr-xr-x (文件类型 s)  (a socket file)
     服务器[19303] 客户端已连接 → 线程 Thread-1 (handle)  (a thread for this client)
@@ -18,7 +31,14 @@ in the way is removed first (os.path.exists, os.unlink), or bind fails.
 The file is of type ``s`` in ``ls -l``; ``ss -xap`` shows the listening
 socket and every accepted one with the path, the clients' ends without one.
 No IP, no port: only programs on this machine that can open the file can
-connect.  Each client is served by a thread (as in tcp_thread_server).
+connect.
+
+``--serve loop`` (the default) is the notes' program: accept one client and
+serve it until it leaves, like tcp_loop_server; a second client's connect()
+succeeds (its end is ESTABLISHED in ``ss -xap``) but it waits in the listen
+queue (the LISTEN line's Recv-Q counts it) until the first leaves.
+``--serve threads`` serves each client in a thread of its own, as
+tcp_thread_server does.
 
 Without --path the file goes into a fresh directory (under the dashboard,
 the run's own directory, removed when the run ends however it ends); the
@@ -39,8 +59,9 @@ def leave(sig, frame):
     raise SystemExit(0)      # to the finally: below, which removes the socket file
 
 
-def handle(connfd):
-    me = f"服务器[{os.getpid()}] {threading.current_thread().name}"
+def handle(connfd, threaded):
+    """Serve one client until it leaves: recv returns b"" when it closes."""
+    me = f"服务器[{os.getpid()}]" + (f" {threading.current_thread().name}" if threaded else "")
     while True:
         try:
             data = connfd.recv(1024)
@@ -55,13 +76,18 @@ def handle(connfd):
         except ConnectionError:
             break
     connfd.close()
-    say(f"{me} 客户端离开了, 线程结束  (the client left, the thread ends)")
+    if threaded:
+        say(f"{me} 客户端离开了, 线程结束  (the client left, the thread ends)")
+    else:
+        say(f"{me} 客户端离开了  (the client left)")
 
 
 def main():
     parser = argparse.ArgumentParser(description="AF_UNIX stream server on a socket file")
     parser.add_argument("--path", default="", help="the socket file (default: in a fresh directory)")
     parser.add_argument("--backlog", type=int, default=5, help="listen(n): the listen queue")
+    parser.add_argument("--serve", choices=("loop", "threads"), default="loop",
+                        help="loop: one client at a time, as in the notes; threads: a thread per client")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGHUP, leave)
@@ -86,9 +112,13 @@ def main():
         say(f"{me} 套接字文件 {path}: {stat.filemode(os.stat(path).st_mode)} (文件类型 s)  (a socket file)")
         while True:
             connfd, _ = sockfd.accept()      # a Unix client has no address: ""
-            t = threading.Thread(target=handle, args=(connfd,), daemon=True)
-            say(f"{me} 客户端已连接 → 线程 {t.name}  (a thread for this client)")
-            t.start()
+            if args.serve == "threads":
+                t = threading.Thread(target=handle, args=(connfd, True), daemon=True)
+                say(f"{me} 客户端已连接 → 线程 {t.name}  (a thread for this client)")
+                t.start()
+            else:                            # the notes' loop: the next client waits in the queue
+                say(f"{me} 客户端已连接, 只服务它直到它离开  (serving it until it leaves)")
+                handle(connfd, False)
     except KeyboardInterrupt:
         pass
     finally:
