@@ -616,6 +616,68 @@ def test_http_server_threaded_serves_requests_side_by_side(lab):
     lab.stop(rid)
 
 
+def _response(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Content-Length"] == str(len(body)) and headers["Connection"] == "close"
+    return lines[0], headers["Content-Type"], body
+
+
+def test_http_server_version_2_serves_its_static_directory(lab):
+    """version=2: the class-based, threaded server of a static directory it wrote into the run's
+    directory; its pages open through the dashboard (token or ticket); the directory goes at stop."""
+    rid, server, endpoint = lab.start("http_server", version="2", delay=0.0)
+    line = wait_until(lambda: lab.said(rid, "静态目录 (static dir)", server))[0]["text"]
+    static = re.search(r"静态目录 \(static dir\) (\S+):", line).group(1)
+    with open(f"/proc/{server}/environ", "rb") as f:
+        run_dir = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)[b"PROCLAB_RUN_DIR"]
+    assert os.path.dirname(static) == os.path.realpath(run_dir.decode())
+    assert sorted(os.listdir(static)) == ["about.html", "index.html", "style.css"]
+
+    def get(path):
+        return _response(raw_get(endpoint["address"], path)[1]())
+    for name, ctype in (("index.html", "text/html; charset=utf-8"), ("about.html", "text/html; charset=utf-8"),
+                        ("style.css", "text/css; charset=utf-8")):
+        with open(os.path.join(static, name), "rb") as f:
+            assert get("/" + name) == ("HTTP/1.1 200 OK", ctype, f.read())
+    status, _, index = get("/")
+    assert status == "HTTP/1.1 200 OK" and b"Hello from http_server, version 2" in index
+    assert b'href="about.html"' in index and b'href="/' not in index     # relative: they keep the ticket
+    status, _, body = get("/time")
+    assert status == "HTTP/1.1 200 OK" and b"<h1>time</h1>" in body
+    for path in ("/missing.html", "/nothing", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fx.html"):
+        assert get(path)[0] == "HTTP/1.1 404 Not Found", path
+    wait_until(lambda: lab.said(rid, "响应 (response): HTTP/1.1 200 OK, static/about.html", server))
+    # a thread per request, as the notes' second version does
+    assert lab.said(rid, "已连接 → 线程", server) and not lab.said(rid, "serving this request", server)
+
+    # through the dashboard: with the token, and in a tab of its own with a ticket
+    page = lab.client.get(f"/runs/{rid}/page/")
+    assert page.status_code == 200 and page.data == index
+    link = lab.client.post(f"/api/runs/{rid}/page").get_json()["url"]
+    for rel, name in (("", "index.html"), ("about.html", "about.html"), ("style.css", "style.css")):
+        res = lab.client.get(link + rel)
+        with open(os.path.join(static, name), "rb") as f:
+            assert res.status_code == 200 and res.data == f.read(), rel
+    assert lab.client.get(link + "time").status_code == 200
+    assert lab.client.get(link + "missing.html").status_code == 404
+    lab.matches_ss(rid)
+    lab.stop(rid)
+    assert not os.path.exists(static)
+
+
+def test_http_server_version_2_is_threaded(lab):
+    rid, server, endpoint = lab.start("http_server", version="2", delay=1.5)
+    pending = [raw_get(endpoint["address"], "/about.html") for _ in range(2)]
+    wait_until(lambda: lab.processes(rid)[server]["threads"] == 3, message="not one thread per request")
+    assert "l" in lab.processes(rid)[server]["stat"]
+    for _, response in pending:
+        assert _response(response())[0] == "HTTP/1.1 200 OK"
+    wait_until(lambda: lab.processes(rid)[server]["threads"] == 1)
+    lab.stop(rid)
+
+
 def test_close_client_action_closes_the_newest(lab):
     rid, server, endpoint = lab.start("tcp_thread_server")
     old, new = lab.add_client(rid), lab.add_client(rid)
@@ -724,6 +786,7 @@ def run_client(*argv):
     ("unix_socket", (), "unix_client"),
     ("http_server", ("--delay", "0"), "http_client"),
     ("http_server", ("--threaded", "--delay", "0"), "http_client"),
+    ("http_server", ("--version", "2", "--delay", "0"), "http_client"),
 ])
 def test_in_a_terminal_a_client_connects(terminals, name, args, client):
     server = terminals("-m", f"lab.experiments.{name}", *args)
@@ -752,6 +815,9 @@ def test_in_a_terminal_a_client_connects(terminals, name, args, client):
     else:
         wait_until(lambda: all(state == "TIME-WAIT" and not users for state, users in ss_port(port)))
         assert not ss_port(port, "u")
+    if "--version" in args:         # version 2 removed its static directory, and the fresh one it is in
+        static = re.search(r"静态目录 \(static dir\) (\S+):", server.text()).group(1)
+        assert not os.path.exists(static) and not os.path.exists(os.path.dirname(static))
 
 
 def test_unix_socket_removes_its_file_on_sigterm(terminals, tmp_path):

@@ -261,16 +261,29 @@ _HTTP = Lab(
         "Connection: close, then closes: every request is a connection of its own, visible while the "
         "server takes its delay, and leaves a TIME_WAIT on the server side, which closed first. mode=plain "
         "serves one request at a time (the next waits in the backlog); mode=threaded starts a thread per "
-        "request (STAT l while requests are in progress). \"add client\" makes a GET every 3 s by hand.",
+        "request (STAT l while requests are in progress). \"add client\" makes a GET every 3 s by hand. "
+        "version=2 is the notes' second version: a class HTTPServer (serve_forever, handle, get_html, get_data), "
+        "threaded, serving a small static directory it writes into the run's directory at start (index.html, "
+        "about.html, style.css; follow the page's links): \"/\" and *.html are files of that directory, "
+        "/time is data made per request, anything else (or outside the directory) is 404; the directory goes "
+        "when the run stops. mode does not apply to version 2.",
         "从仪表板打开网页: 仪表板替你的浏览器去取这个网页 (实验只监听 127.0.0.1), 所以终端显示的是仪表板发送的请求行 "
         "(GET / HTTP/1.1, User-Agent: proclab-dashboard), 服务器回复 HTTP/1.1 200 OK 以及 "
         "Content-Type、Content-Length 和 Connection: close, 然后关闭连接: 每个请求是一个单独的连接, 在服务器的延时期间"
         "可以看到, 并在先关闭的服务器一端留下 TIME_WAIT。mode=plain 一次处理一个请求 (下一个在监听队列中等待); "
-        "mode=threaded 每个请求一个线程 (处理请求时 STAT 带 l)。“添加客户端” 每 3 秒手动发送一次 GET。"),
+        "mode=threaded 每个请求一个线程 (处理请求时 STAT 带 l)。“添加客户端” 每 3 秒手动发送一次 GET。"
+        "version=2 是笔记的 httpserver 第二版: 封装为类 HTTPServer (serve_forever、handle、get_html、get_data), "
+        "多线程并发, 提供一个小的静态网页目录, 启动时写在本次运行的目录里 (index.html、about.html、style.css; 点网页中的链接): "
+        "“/” 和 *.html 是该目录中的文件, /time 是每次请求生成的数据 (数据获取功能), 其他路径 (或目录之外) 返回 404; "
+        "运行结束时目录被删除。mode 参数不用于第二版。"),
     params=(Param("mode", "choice", "plain", choices=("plain", "threaded"), label=en_zh("mode", "模式"),
                   help=en_zh("one request at a time, or a thread per request", "一次一个请求, 或每个请求一个线程")),
             # at most 4 s: the dashboard's page proxy gives a lab server 5 s to answer
-            delay_param(1.0, en_zh("response", "响应"), most=4.0), backlog_param()),
+            delay_param(1.0, en_zh("response", "响应"), most=4.0), backlog_param(),
+            Param("version", "choice", "1", choices=("1", "2"), label=en_zh("version", "版本"),
+                  help=en_zh("1: one page, plain or threaded; 2: the notes' class-based threaded server of a "
+                             "static directory",
+                             "1: 一个网页, 循环或多线程; 2: 笔记的第二版, 用类封装、多线程并发、提供静态网页目录"))),
     actions=(add_client("http_client", *TCP_ENDPOINT, what=en_zh("an HTTP client", "一个 HTTP 客户端")),
              CLOSE_CLIENT),
     processes=one,
