@@ -56,7 +56,11 @@ from lab.report import listening, run_dir, say, set_role
 
 
 def leave(sig, frame):
-    raise SystemExit(0)      # to the finally: below, which removes the socket file
+    # A second SIGTERM (timeout(1) sends one to the process and one to its group) must not
+    # interrupt the finally: below, which removes the socket file.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    raise SystemExit(0)
 
 
 def handle(connfd, threaded):
