@@ -4,6 +4,8 @@ Under the dashboard (REST API, tests/test_socket_labs.py's ``lab`` fixture: ever
 leaves no process, no socket on the port) and as a student runs them in terminals.
 """
 import os
+import signal
+import socket
 import subprocess
 
 from tests.helpers import proc_stat, wait_until
@@ -133,3 +135,144 @@ def test_chat_room_standalone(run):
     first.wait_for(r"管理员 说: 聊天室关闭了")
     assert first.finish() == 0 and server.finish() == 0
     assert not udp_sockets(port)
+
+
+# ---- file_server under the dashboard ------------------------------------------------------
+
+class Raw:
+    """A connection by hand to the file server, reading its framed replies."""
+
+    def __init__(self, address):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(4096)
+            assert data, "the server closed the connection"
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def ask(self, request):
+        self.sock.sendall(request)
+        return self.line()
+
+    def close(self):
+        self.sock.sendall(b"Q\n")
+        self.sock.close()
+
+
+def test_file_server_a_child_per_client_refuses_bad_names(lab):
+    rid, server, endpoint = lab.start("file_server", max_size=64)
+    library = wait_until(lambda: lab.said(rid, "文件库 (library): ", server))[0]["text"].split(": ", 1)[1]
+    assert sorted(os.listdir(library)) == ["data.bin", "hello.txt", "requirements.txt", "subdir"]
+    clients = [lab.add_client(rid) for _ in range(2)]
+
+    def shape():
+        procs = lab.processes(rid)
+        children = {pid: p for pid, p in procs.items() if p["role"] == "child"}
+        if len(children) != 2 or len(procs[server]["sockets"]) != 1:
+            return None
+        return procs, children
+    procs, children = wait_until(shape, message="not two children with their sockets")
+    assert [s["status"] for s in procs[server]["sockets"]] == ["LISTEN"]
+    assert all(p["ppid"] == server for p in children.values())
+    client_addrs = {next(s["laddr"] for s in procs[pid]["sockets"]) for pid in clients}
+    for child in children.values():         # each child: exactly one ESTABLISHED socket, to one client
+        (sock,) = child["sockets"]
+        assert sock["status"] == "ESTABLISHED" and sock["laddr"] == endpoint["address"]
+        assert sock["raddr"] in client_addrs
+    conns = lab.connections(rid, kind="connection")
+    assert {c["client"]["pid"] for c in conns} == set(clients) and {c["server"]["pid"] for c in conns} == set(children)
+    lab.matches_ss(rid)
+
+    # each client listed, got data.bin whole, put its file, and stays
+    for pid in clients:
+        wait_until(lambda: lab.said(rid, "保持连接", pid), timeout=10)
+        assert lab.said(rid, "文件列表 (list): data.bin, hello.txt, requirements.txt", pid)   # no subdir
+        assert lab.said(rid, "下载完成 (downloaded) data.bin: 131072 字节", pid)
+        assert len(lab.said(rid, "/131072 字节 (bytes)", pid)) >= 4     # a line a quarter, as it flowed
+        with open(os.path.join(library, f"upload-{pid}.txt"), "rb") as f:
+            assert len(f.read()) == 32 * 1024
+
+    # by hand: bad names and sizes are refused, nothing is written outside the library
+    raw = Raw(endpoint["address"])
+    for request in (b"P ../evil.txt 5\n", b"P sub/evil.txt 5\n", b"P evil\x00.txt 5\n", b"P .hidden 5\n"):
+        assert raw.ask(request).startswith("ERR 文件名不合法"), request
+    assert raw.ask(b"G ../tftp/hello.txt\n").startswith("ERR 文件名不合法")
+    assert raw.ask(b"P big.bin %d\n" % (64 * 1024 + 1)).startswith("ERR 文件太大")
+    assert raw.ask(b"P hello.txt 3\n").startswith("ERR 文件已存在")
+    assert raw.ask(b"G subdir\n").startswith("ERR 不是普通文件")
+    # 粘包 on purpose: request, body and the next request in one send(); the framing sorts them out
+    assert raw.ask(b"P glued.txt 5\nhelloL\n") == "OK"
+    assert raw.line() == "OK 5"
+    size = int(raw.line().split()[1])
+    listed = b""
+    while len(listed) < size:
+        listed += raw.buf or raw.sock.recv(4096)
+        raw.buf = b""
+    assert b"glued.txt" in listed
+    raw.close()
+    with open(os.path.join(library, "glued.txt"), "rb") as f:
+        assert f.read() == b"hello"
+    assert not os.path.exists(os.path.join(os.path.dirname(library), "evil.txt"))
+    assert sorted(f for f in os.listdir(library) if f.startswith(".")) == []          # no part file left
+    server_said = [e["text"] for e in lab.said(rid, "拒绝 (refused)")]
+    assert any("'../evil.txt'" in text for text in server_said)
+
+    # the clients leave: their children exit and are reaped by the server (a Z lasts only until
+    # its SIGCHLD handler runs), so none is left
+    for pid in clients:
+        lab.close(pid)
+    wait_until(lambda: not any(info["role"] == "child" for info in lab.processes(rid).values()),
+               message="a child outlived its client")
+    for pid in children:
+        wait_until(lambda: lab.said(rid, f"回收子进程 {pid}, exit status 0", server))
+        assert proc_stat(pid) is None
+    lab.stop(rid)
+    assert not os.path.exists(library) and not os.path.exists(os.path.dirname(library))
+
+
+# ---- file_server in terminals ---------------------------------------------------------------
+
+def test_file_server_standalone(run, tmp_path):
+    server = run("file_server", "--max-size", 8)
+    port = int(server.wait_for(r"listening on 127\.0\.0\.1:(\d+)")[0][1])
+    library = server.wait_for(r"文件库 \(library\): (\S+)")[0][1]
+    auto = run("file_client", "--port", port)
+    auto.wait_for("保持连接")
+    assert auto.wait_for(r"上传 upload-\d+\.txt: ERR 文件太大")       # 32 KiB over an 8 KiB cap
+    auto_child = int(server.wait_for(r"→ 子进程 (\d+)")[0][1])
+    assert stat(auto_child)["ppid"] == server.pid
+    downloads = auto.wait_for(r"→ (\S+)/data\.bin")[0][1]
+    assert os.path.isdir(downloads)
+
+    # a person at the menu
+    mine = tmp_path / "mine.txt"
+    mine.write_bytes("我的作业\n".encode())
+    typed = run("file_client", "--port", port, "--dir", tmp_path, tty=True)
+    typed.wait_for("命令选项")
+    os.write(typed.fd, b"list\r")
+    typed.wait_for(r"文件列表 \(list\): data\.bin, hello\.txt, requirements\.txt$")
+    os.write(typed.fd, b"get hello.txt\r")
+    typed.wait_for(r"下载完成 \(downloaded\) hello\.txt")
+    assert (tmp_path / "hello.txt").read_text() == "hello, 文件服务器\n"
+    os.write(typed.fd, f"put {mine}\r".encode())
+    typed.wait_for(r"上传完成 \(uploaded\) mine\.txt")
+    os.write(typed.fd, f"put {mine} ../evil.txt\r".encode())
+    typed.wait_for(r"上传 \.\./evil\.txt: ERR 文件名不合法")
+    os.write(typed.fd, b"quit\r")
+    assert typed.finish() == 0
+    with open(os.path.join(library, "mine.txt"), "rb") as f:
+        assert f.read() == mine.read_bytes()
+    assert not os.path.exists(os.path.join(os.path.dirname(library), "evil.txt"))
+
+    os.kill(auto.pid, signal.SIGTERM)
+    auto.wait_for(r"发送 Q, 关闭套接字, 退出")
+    assert auto.finish() == 0 and not os.path.exists(downloads)
+    server.wait_for(rf"回收子进程 {auto_child}, exit status 0")
+    os.kill(server.pid, signal.SIGINT)
+    assert server.finish() == 0
+    assert not os.path.exists(library) and not os.path.exists(os.path.dirname(library))

@@ -4,7 +4,7 @@ Built on the socket labs' vocabulary (lab/catalog/sockets.py: add_client, CLOSE_
 from dataclasses import replace
 
 from lab.catalog.sockets import CLOSE_CLIENT, TCP_ENDPOINT, add_client
-from lab.catalog.types import Action, Lab, en_zh
+from lab.catalog.types import Action, Lab, Param, en_zh
 
 _CHAT_ROOM = Lab(
     "chat_room", "lab.experiments.chat_room",
@@ -51,4 +51,48 @@ _CHAT_ROOM = Lab(
     processes=lambda params: 2,
 )
 
-CAPSTONE_LABS = (_CHAT_ROOM,)
+_FILE_SERVER = Lab(
+    "file_server", "lab.experiments.file_server",
+    title=en_zh("File server (tftp)", "文件服务器"),
+    summary=en_zh("The notes' tftp file server over TCP: class TftpServer, a child process per client; "
+                  "list, get, put, quit.",
+                  "笔记中的 tftp 文件服务器, 基于 TCP: TftpServer 类, 每个客户端一个子进程; 查看列表、下载、上传、退出。"),
+    explain=en_zh(
+        "TCP is a byte stream (流式套接字), so two send()s may arrive in one recv() (粘包). The notes' program "
+        "sleeps and ends a file with ##; here every frame says where it ends: a request is one line (L, "
+        "G name, P name size, Q), a reply is OK size or ERR reason, and a body is exactly the size announced; "
+        "what a recv() brings past a line is kept for the next read. The server serves a library of its "
+        "own made for this run (three files and a subdirectory, which the list leaves out: only regular "
+        "files). \"Add client\" connects a client: the server forks a child (role child, PPID the server) "
+        "holding that one ESTABLISHED socket, while the parent holds only LISTEN. The client lists, "
+        "downloads data.bin (128 KiB, read 4 KiB every 0.05 s: the bytes wait in its Recv-Q and the child's "
+        "Send-Q, the progress lines show them arrive), uploads a file of 32 KiB and stays connected. Names "
+        "with /, .. or NUL are refused, uploads are capped (upload cap), nothing is overwritten. Close a "
+        "client: it sends Q, its child exits and the SIGCHLD handler reaps it (waitpid WNOHANG): no Z. "
+        "When the run stops, the library and the uploads are gone with it.",
+        "TCP 是字节流 (流式套接字), 两次 send() 可能在一次 recv() 中到达 (粘包)。笔记中的程序用 sleep 和 ## 表示文件结尾; "
+        "这里每一帧都说明自己在哪里结束: 请求是一行 (L, G 文件名, P 文件名 大小, Q), 回复是 OK 大小 或 ERR 原因, "
+        "数据正好是声明的字节数; recv() 多收到的字节留给下一次读取。服务器使用本次运行自己的文件库 (三个文件和一个子目录, "
+        "列表不显示子目录: 只显示普通文件)。“添加客户端” 连接一个客户端: 服务器 fork 一个子进程 (角色 child, PPID 是服务器) "
+        "持有这一个 ESTABLISHED 套接字, 父进程只持有 LISTEN。客户端查看列表, 下载 data.bin (128 KiB, 每 0.05 秒读 4 KiB: "
+        "字节在它的 Recv-Q 和子进程的 Send-Q 中等待, 进度行显示它们陆续到达), 上传一个 32 KiB 的文件, 然后保持连接。"
+        "含 /、.. 或 NUL 的文件名被拒绝, 上传大小有上限, 已有的文件不会被覆盖。关闭一个客户端: 它发送 Q, 子进程退出, "
+        "SIGCHLD 处理函数回收它 (waitpid WNOHANG): 没有 Z。运行停止时, 文件库和上传的文件一起删除。"),
+    params=(Param("max_size", "int", 1024, 1, 4096, label=en_zh("upload cap (KiB)", "上传上限 (KiB)"),
+                  help=en_zh("the largest file a client may put; larger ones are refused",
+                             "客户端可以上传的最大文件; 更大的被拒绝")),),
+    actions=(
+        replace(add_client("file_client", *TCP_ENDPOINT, "--pace", "0.05",
+                           what=en_zh("a file client", "一个文件客户端"), adds=2),
+                help=en_zh("start a client in this run: it lists, gets data.bin, puts a file and stays "
+                           "connected; the server forks a child for it",
+                           "在本次运行中启动一个客户端: 查看列表, 下载 data.bin, 上传一个文件, 然后保持连接; "
+                           "服务器为它 fork 一个子进程")),
+        replace(CLOSE_CLIENT, help=en_zh("SIGTERM to the newest client: it sends Q and closes; its child "
+                                         "exits and is reaped",
+                                         "给最新的客户端发 SIGTERM: 它发送 Q 并关闭; 它的子进程退出并被回收")),
+    ),
+    processes=lambda params: 1,
+)
+
+CAPSTONE_LABS = (_CHAT_ROOM, _FILE_SERVER)
