@@ -10,6 +10,7 @@ import subprocess
 import textwrap
 
 from tests.helpers import wait_until
+from tests.test_socket_labs import lab  # noqa: F401  (fixture)
 
 PROGRAM = textwrap.dedent("""
     import os, socket, sys, time
@@ -116,3 +117,29 @@ def test_unix_connections_and_queues_equal_ss(engine):
 def socks_of(end, socks):
     """The inode of a connection's end (pid, fd) among the run's sockets."""
     return next(inode for inode, (pid, s) in socks.items() if pid == end["pid"] and s["fd"] == end["fd"])
+
+
+def test_the_unix_socket_labs_connections_are_ss_xps_peer_pairs(lab):
+    """Three clients of the threaded unix_socket server: three pairs, exactly ss -xp's; with the
+    notes' loop, the one it serves is paired and the other two wait in its backlog."""
+    for serve, accepted in (("threads", 3), ("loop", 1)):
+        rid, server, endpoint = lab.start("unix_socket", serve=serve)
+        clients = [lab.add_client(rid) for _ in range(3)]
+
+        def agree():
+            lab.engine.hub.sample_now()
+            procs = lab.processes(rid)
+            conns = [c for c in lab.run(rid)["connections"] if c["proto"] == "unix" and c["kind"] == "connection"]
+            theirs = ss_unix(set(procs))
+            socks = {(pid, s["fd"]): s["inode"] for pid, p in procs.items() for s in p["sockets"]}
+            ours = {frozenset((socks[(c["client"]["pid"], c["client"]["fd"])], socks[(c["server"]["pid"], c["server"]["fd"])]))
+                    for c in conns if c["client"] and c["server"]}
+            ss_pairs = {frozenset((i, p)) for i, (p, *_) in theirs.items() if p in theirs}
+            waiting = [c for c in conns if c["note"] == "in backlog (not yet accepted)"]
+            return (ours == ss_pairs and len(ours) == accepted and len(waiting) == 3 - accepted
+                    and {c["client"]["pid"] for c in conns} == set(clients)
+                    and {c["server"]["pid"] for c in conns if c["server"]} == {server}) and conns
+        wait_until(agree, timeout=10, message=f"serve={serve}: the Unix pairs are not ss -xp's")
+        listen = [c for c in lab.run(rid)["connections"] if c["proto"] == "unix" and c["kind"] == "listen"]
+        assert [c["queued"] for c in listen] == [3 - accepted]       # ss -xl's Recv-Q
+        lab.stop(rid, path=endpoint["address"])
