@@ -160,7 +160,7 @@ def test_tcp_states_half_close_last_ack_and_syn_sent(lab):
     def act(action):
         assert lab.client.post(f"/api/runs/{rid}/actions/{action}").status_code == 200
 
-    act("connect")
+    act("add_client")
     client = wait_until(lambda: [local for state, local, peer, owned in states(port)
                                  if state == "ESTAB" and peer == server and owned])[0]
     wait_until(lambda: states(port) == {("ESTAB", client, server, True), ("ESTAB", server, client, True)})

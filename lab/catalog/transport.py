@@ -136,10 +136,10 @@ _TCP_STATES = Lab(
         "ESTABLISHED, 其余的停在 SYN_SENT。"),
     params=(backlog_param(1),),
     actions=(
-        _typed("connect", en_zh("connect", "连接"),
+        _typed("add_client", en_zh("connect", "连接"),
                en_zh("types: connect  (connect() and accept(): the three-way handshake)",
                      "输入: connect  (connect() 和 accept(): 三次握手)"), "connect"),
-        _typed("client_close", en_zh("close client", "关闭客户端"),
+        _typed("close_client", en_zh("close client", "关闭客户端"),
                en_zh("types: close client  (the client's close(): FIN_WAIT2, the server CLOSE_WAIT)",
                      "输入: close client  (客户端 close(): FIN_WAIT2, 服务器 CLOSE_WAIT)"), "close client"),
         _typed("server_close", en_zh("close server", "关闭服务器"),
