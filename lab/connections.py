@@ -119,8 +119,9 @@ def _unix_sockets(processes):
     out = {}
     for proc in sorted(processes, key=lambda p: p["pid"]):
         for sock in proc.get("sockets") or ():
-            if sock.get("proto") != "unix" or sock.get("status") not in ("LISTEN", "ESTABLISHED"):
-                continue
+            if sock.get("proto") != "unix" or sock.get("type", "stream") == "dgram" \
+                    or sock.get("status") not in ("LISTEN", "ESTABLISHED"):
+                continue        # a datagram socket, even connect()ed, has no connection
             inode = sock["inode"]
             if inode in out:
                 out[inode][0]["also"].append({"pid": proc["pid"], "fd": sock["fd"]})
@@ -146,19 +147,26 @@ def _pair_unix(processes):
         if other is not None:
             done.add(s["peer"])
             peer_end, peer_sock = other
-            if s["laddr"] in paths and peer_sock["laddr"] not in paths:
+            # The accepted socket bears the listener's path; the one that connect()ed is
+            # nameless unless it bound one (then the listening path decides, if any).
+            mine, theirs = s["laddr"], peer_sock["laddr"]
+            if mine and not theirs or (mine in paths and theirs not in paths):
                 server, client = end, peer_end
-            elif peer_sock["laddr"] in paths and s["laddr"] not in paths:
+            elif theirs and not mine or (theirs in paths and mine not in paths):
                 server, client = peer_end, end
-            else:               # a socketpair, or two bound sockets: by inode, lower first
+            else:               # a socketpair (both nameless), or both bound: by inode, lower first
                 server, client = (end, peer_end) if inode < s["peer"] else (peer_end, end)
-            note = "connected" if server["addr"] or client["addr"] else "socketpair"   # nameless both: socketpair()
-        elif s["laddr"] in paths:
+            note = "connected" if mine or theirs else "socketpair"
+        elif s["laddr"]:
             server, client, note = end, None, "peer outside the lab"
+        elif not s.get("peer") and paths:
+            # Its peer has no inode yet: the listener's queue holds it until accept().  With
+            # one listener in the run, that is the one; the kernel holds the server's end.
+            server = {"pid": None, "fd": None, "addr": next(iter(paths)) if len(paths) == 1 else "",
+                      "status": "ESTABLISHED", "recv_q": None, "send_q": None, "also": []}
+            client, note = end, "in backlog (not yet accepted)"
         else:
-            server, client = None, end
-            note = ("in backlog (not yet accepted)" if not s.get("peer") and paths else
-                    "peer outside the lab")
+            server, client, note = None, end, "peer outside the lab"
         conns.append({"kind": "connection", "proto": "unix",
                       "client_addr": client["addr"] if client else "",
                       "server_addr": server["addr"] if server else "",

@@ -104,18 +104,15 @@ class Sampler:
     def _unix_sockets(self, objs):
         """Each lab Unix socket's peer and queues, from sock_diag (/proc/net/unix has neither):
         "peer" (the connected socket's inode, or None), "recv_q" and "send_q" as ss -x."""
-        looked, inodes = {}, set()
-        for obj in objs.values():
-            if obj["run"] is None or not obj["sockets"]:
-                continue
-            for sock in obj["sockets"]:
-                if sock["proto"] != "unix":
-                    continue
-                inode = sock["inode"]
-                inodes.add(inode)
-                if inode not in looked:
-                    looked[inode] = self.unix_peers.look(inode)
-                sock["peer"], sock["recv_q"], sock["send_q"] = looked[inode]
+        socks = [sock for obj in objs.values() if obj["run"] is not None and obj["sockets"]
+                 for sock in obj["sockets"] if sock["proto"] == "unix"]
+        if not socks:
+            self.unix_peers.keep_only(set())
+            return
+        inodes = {sock["inode"] for sock in socks}
+        looked = self.unix_peers.look_many(inodes)       # a few asked one by one, many in one dump
+        for sock in socks:
+            sock["peer"], sock["recv_q"], sock["send_q"] = looked[sock["inode"]]
         self.unix_peers.keep_only(inodes)
 
     def _links(self, objs):

@@ -15,6 +15,7 @@ _TCP_STATES = {
     "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING", "0C": "SYN_RECV",
 }
 _SO_ACCEPTCON = 0x10000         # /proc/net/unix Flags: a listening socket
+_UNIX_TYPES = {1: "stream", 2: "dgram", 5: "seqpacket"}    # /proc/net/unix Type: SOCK_STREAM, ...
 _SS_CONNECTED = 3               # /proc/net/unix St
 
 
@@ -34,7 +35,7 @@ def _inet_addr(hexaddr, v6):
 def _decode(proto, rec):
     """One raw /proc/net record -> (laddr, raddr, status)."""
     if proto == "unix":
-        flags, st, path = rec       # raddr "": /proc/net/unix has no peer (psutil: "" too)
+        flags, st, path, _ = rec    # raddr "": /proc/net/unix has no peer (psutil: "" too)
         return path, "", ("LISTEN" if flags & _SO_ACCEPTCON else
                           "ESTABLISHED" if st == _SS_CONNECTED else "NONE")
     local, remote, st, _ = rec
@@ -81,7 +82,7 @@ class SocketTable:
                 # Num RefCount Protocol Flags Type St Inode [Path]; the path may hold spaces
                 p = line.split(None, 7)
                 path = p[7].rstrip("\n") if len(p) > 7 else ""
-                self._by_inode[int(p[6])] = ("unix", (int(p[3], 16), int(p[5], 16), path))
+                self._by_inode[int(p[6])] = ("unix", (int(p[3], 16), int(p[5], 16), path, int(p[4], 16)))
             return
         for line in _lines(f"{self._base}/{proto}"):
             # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
@@ -101,7 +102,8 @@ class SocketTable:
         return hit
 
     def for_fds(self, fd_inodes):
-        """[{"fd","proto","laddr","raddr","status","inode","recv_q","send_q"}] sorted by fd.
+        """[{"fd","proto","laddr","raddr","status","inode","recv_q","send_q"}] sorted by fd
+        (a Unix socket's also has "type": "stream", "dgram" or "seqpacket").
 
         fds whose inode is in none of the tables (netlink, packet, a socket
         of another namespace, one created after load()) are left out."""
@@ -113,8 +115,11 @@ class SocketTable:
                 continue
             laddr, raddr, status = _decode(*hit)
             recv_q, send_q = _queues(*hit, status)
-            out.append({"fd": fd, "proto": hit[0], "laddr": laddr, "raddr": raddr,
-                        "status": status, "inode": inode, "recv_q": recv_q, "send_q": send_q})
+            sock = {"fd": fd, "proto": hit[0], "laddr": laddr, "raddr": raddr,
+                    "status": status, "inode": inode, "recv_q": recv_q, "send_q": send_q}
+            if hit[0] == "unix":        # ss's u_str, u_dgr, u_seq
+                sock["type"] = _UNIX_TYPES.get(hit[1][3], "other")
+            out.append(sock)
         return out
 
     def unowned_on_ports(self, ports):

@@ -21,7 +21,10 @@ import time
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST = 1
+NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
+DUMP_FROM = 16          # more sockets than this to look at: one dump of them all is cheaper
 UDIAG_SHOW_PEER = 0x4
 UDIAG_SHOW_RQLEN = 0x10
 UNIX_DIAG_PEER = 2
@@ -65,6 +68,59 @@ class UnixPeers:
         rq, wq = attrs.get(UNIX_DIAG_RQLEN, (None, None))
         return peer, rq, wq
 
+    def look_many(self, inodes):
+        """{inode: (peer, Recv-Q, Send-Q)} for many sockets: one at a time for a few, else
+        one dump of the namespace's Unix sockets (one netlink round trip, whatever the count)."""
+        if len(inodes) <= DUMP_FROM:
+            return {inode: self.look(inode) for inode in inodes}
+        found = self._dump(set(inodes))
+        if found is None:                   # no netlink: one at a time says None as well
+            return {inode: self.look(inode) for inode in inodes}
+        now, out = time.monotonic(), {}
+        for inode in inodes:
+            attrs = found.get(inode, {})
+            peer = self._peer.get(inode) or attrs.get(UNIX_DIAG_PEER)
+            self._know(inode, peer, now)
+            out[inode] = (peer, *attrs.get(UNIX_DIAG_RQLEN, (None, None)))
+        return out
+
+    def _dump(self, wanted):
+        """{inode: attrs} of the wanted sockets from one NLM_F_DUMP, or None without netlink."""
+        if self._broken:
+            return None
+        try:
+            if self._sock is None:
+                self._open()
+            self._seq += 1
+            req = _REQ.pack(socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN,
+                            _NOCOOKIE, _NOCOOKIE)
+            self._sock.send(_HDR.pack(_HDR.size + len(req), SOCK_DIAG_BY_FAMILY,
+                                      NLM_F_REQUEST | NLM_F_DUMP, self._seq, 0) + req)
+            found = {}
+            while True:
+                data = self._sock.recv(65536)
+                at = 0
+                while at + _HDR.size <= len(data):
+                    length, kind, _, seq, _ = _HDR.unpack_from(data, at)
+                    if length < _HDR.size:
+                        return found
+                    if seq == self._seq:
+                        if kind in (NLMSG_DONE, NLMSG_ERROR):
+                            return found
+                        inode = _MSG.unpack_from(data, at + _HDR.size)[4]
+                        if inode in wanted:
+                            found[inode] = _attrs(data, at + _HDR.size + _MSG.size, at + length)
+                    at += (length + 3) & ~3
+        except OSError as e:
+            if e.errno in (errno.EPROTONOSUPPORT, errno.EPERM, errno.EACCES, errno.EAFNOSUPPORT):
+                self._broken = True
+            self.close()
+            return None
+
+    def _open(self):
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        self._sock.settimeout(1.0)
+
     def _know(self, inode, peer, now):
         if peer:
             self._peer[inode] = peer
@@ -90,9 +146,7 @@ class UnixPeers:
             return {}
         try:
             if self._sock is None:
-                self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
-                                           NETLINK_SOCK_DIAG)
-                self._sock.settimeout(1.0)
+                self._open()
             self._seq += 1
             req = _REQ.pack(socket.AF_UNIX, 0, 0, 0xFFFFFFFF, inode, show, _NOCOOKIE, _NOCOOKIE)
             self._sock.send(_HDR.pack(_HDR.size + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self._seq, 0) + req)
@@ -108,15 +162,20 @@ class UnixPeers:
             return {}
         if kind == NLMSG_ERROR:         # ENOENT: that socket is gone
             return {}
-        attrs = {}
-        at = _HDR.size + _MSG.size
-        while at + _ATTR.size <= min(length, len(data)):
-            alen, atype = _ATTR.unpack_from(data, at)
-            if alen < _ATTR.size:
-                break
-            if atype == UNIX_DIAG_PEER and alen >= _ATTR.size + 4:
-                attrs[atype] = struct.unpack_from("=I", data, at + _ATTR.size)[0] or None
-            elif atype == UNIX_DIAG_RQLEN and alen >= _ATTR.size + 8:
-                attrs[atype] = struct.unpack_from("=II", data, at + _ATTR.size)
-            at += (alen + 3) & ~3
-        return attrs
+        return _attrs(data, _HDR.size + _MSG.size, length)
+
+
+def _attrs(data, at, end):
+    """The peer and queue attributes of one unix_diag_msg's rtattrs, data[at:end]."""
+    attrs = {}
+    end = min(end, len(data))
+    while at + _ATTR.size <= end:
+        alen, atype = _ATTR.unpack_from(data, at)
+        if alen < _ATTR.size:
+            break
+        if atype == UNIX_DIAG_PEER and alen >= _ATTR.size + 4:
+            attrs[atype] = struct.unpack_from("=I", data, at + _ATTR.size)[0] or None
+        elif atype == UNIX_DIAG_RQLEN and alen >= _ATTR.size + 8:
+            attrs[atype] = struct.unpack_from("=II", data, at + _ATTR.size)
+        at += (alen + 3) & ~3
+    return attrs

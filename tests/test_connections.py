@@ -172,5 +172,17 @@ def test_unix_stream_sockets_pair_by_their_peers():
            for c in conns(out)}
     assert got == {(200, 100, "connected"), (201, 100, "connected"),
                    (202, None, "in backlog (not yet accepted)"), (300, 300, "socketpair")}
+    waits = next(c for c in conns(out) if c["note"] == "in backlog (not yet accepted)")
+    assert (waits["server"]["pid"], waits["server_addr"]) == (None, P)    # the kernel holds it, in P's queue
     first = next(c for c in conns(out) if c["client"] and c["client"]["pid"] == 200)
     assert (first["server"]["fd"], first["server_addr"], first["client"]["recv_q"]) == (4, P, 7)
+
+
+def test_unix_ends_keep_their_parts_after_the_listener_closed_and_datagrams_are_none():
+    accepted = proc(100, sock(4, P, inode=11, proto="unix", peer=21))     # no LISTEN socket any more
+    client = proc(200, sock(3, "", inode=21, proto="unix", peer=11))
+    dgram = proc(300, dict(sock(5, "", inode=30, proto="unix", peer=31), type="dgram"),
+                 dict(sock(6, "", inode=31, proto="unix", peer=30), type="dgram"))
+    out = conns(pair([accepted, client, dgram], []))
+    assert [(c["client"]["pid"], c["server"]["pid"], c["server_addr"], c["note"]) for c in out] == \
+        [(200, 100, P, "connected")]

@@ -427,12 +427,13 @@ def ss_unix():
     for line in text.splitlines():
         m = UNIX_LINE.match(line)
         assert m, f"unparsed ss line: {line!r}"
-        _, state, local, inode, peer, _ = m.groups()
+        netid, state, local, inode, peer, _ = m.groups()
         assert peer == "*", line     # ss names no unix peer address either
         out.append(({(int(p), int(f)) for p, f in USERS.findall(line)}, {
             "proto": "unix", "laddr": "" if local == "*" else local, "raddr": "",
             "status": _ss_status(state, "unix"), "inode": int(inode),
-            "recv_q": None, "send_q": None}))    # not in /proc/net/unix: the sampler asks sock_diag
+            "recv_q": None, "send_q": None,      # not in /proc/net/unix: the sampler asks sock_diag
+            "type": {"u_str": "stream", "u_dgr": "dgram", "u_seq": "seqpacket"}[netid]}))
     return out
 
 

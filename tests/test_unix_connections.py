@@ -133,13 +133,38 @@ def test_the_unix_socket_labs_connections_are_ss_xps_peer_pairs(lab):
             theirs = ss_unix(set(procs))
             socks = {(pid, s["fd"]): s["inode"] for pid, p in procs.items() for s in p["sockets"]}
             ours = {frozenset((socks[(c["client"]["pid"], c["client"]["fd"])], socks[(c["server"]["pid"], c["server"]["fd"])]))
-                    for c in conns if c["client"] and c["server"]}
+                    for c in conns if c["client"] and c["server"] and c["server"]["pid"]}
             ss_pairs = {frozenset((i, p)) for i, (p, *_) in theirs.items() if p in theirs}
             waiting = [c for c in conns if c["note"] == "in backlog (not yet accepted)"]
             return (ours == ss_pairs and len(ours) == accepted and len(waiting) == 3 - accepted
                     and {c["client"]["pid"] for c in conns} == set(clients)
-                    and {c["server"]["pid"] for c in conns if c["server"]} == {server}) and conns
+                    and {c["server"]["pid"] for c in conns if c["server"]} == {server, None} - ({None} if not waiting else set())
+                    and all(c["server"]["addr"] == endpoint["address"] for c in waiting)) and conns
         wait_until(agree, timeout=10, message=f"serve={serve}: the Unix pairs are not ss -xp's")
         listen = [c for c in lab.run(rid)["connections"] if c["proto"] == "unix" and c["kind"] == "listen"]
         assert [c["queued"] for c in listen] == [3 - accepted]       # ss -xl's Recv-Q
         lab.stop(rid, path=endpoint["address"])
+
+
+def test_many_sockets_are_looked_at_in_one_dump_with_the_same_answers():
+    import os
+    import socket
+    from lab import unixpeers
+    pairs = [socket.socketpair() for _ in range(unixpeers.DUMP_FROM)]
+    try:
+        for i, (a, _) in enumerate(pairs):
+            a.send(b"x" * (i + 1))
+        inodes = {os.fstat(s.fileno()).st_ino for pair in pairs for s in pair}
+        one, many = unixpeers.UnixPeers(), unixpeers.UnixPeers()
+        try:
+            singly = {inode: one.look(inode) for inode in inodes}
+            dumped = many.look_many(inodes)          # 2 × DUMP_FROM sockets: the dump
+            assert dumped == singly and len(dumped) == len(inodes)
+            assert sorted(rq for _, rq, _ in dumped.values() if rq) == list(range(1, unixpeers.DUMP_FROM + 1))
+        finally:
+            one.close()
+            many.close()
+    finally:
+        for a, b in pairs:
+            a.close()
+            b.close()
