@@ -67,7 +67,10 @@ _FILE_SERVER = Lab(
         "holding that one ESTABLISHED socket, while the parent holds only LISTEN. The client lists, "
         "downloads data.bin (128 KiB, read 4 KiB every 0.05 s: the bytes wait in its Recv-Q and the child's "
         "Send-Q, the progress lines show them arrive), uploads a file of 32 KiB and stays connected. Names "
-        "with /, .. or NUL are refused, uploads are capped (upload cap), nothing is overwritten. Close a "
+        "with /, .. or NUL are refused, uploads are capped (upload cap), nothing is overwritten; the library "
+        "holds 16 MiB at most, the room of an upload taken under a lock (flock) before its bytes come. "
+        "At most 8 children serve at once: a ninth client is told ERR and closed; a child whose client "
+        "sends nothing for 300 s closes (settimeout: 超时检测). Close a "
         "client: it sends Q, its child exits and the SIGCHLD handler reaps it (waitpid WNOHANG): no Z. "
         "When the run stops, the library and the uploads are gone with it.",
         "TCP 是字节流 (流式套接字), 两次 send() 可能在一次 recv() 中到达 (粘包)。笔记中的程序用 sleep 和 ## 表示文件结尾; "
@@ -76,7 +79,9 @@ _FILE_SERVER = Lab(
         "列表不显示子目录: 只显示普通文件)。“添加客户端” 连接一个客户端: 服务器 fork 一个子进程 (角色 child, PPID 是服务器) "
         "持有这一个 ESTABLISHED 套接字, 父进程只持有 LISTEN。客户端查看列表, 下载 data.bin (128 KiB, 每 0.05 秒读 4 KiB: "
         "字节在它的 Recv-Q 和子进程的 Send-Q 中等待, 进度行显示它们陆续到达), 上传一个 32 KiB 的文件, 然后保持连接。"
-        "含 /、.. 或 NUL 的文件名被拒绝, 上传大小有上限, 已有的文件不会被覆盖。关闭一个客户端: 它发送 Q, 子进程退出, "
+        "含 /、.. 或 NUL 的文件名被拒绝, 上传大小有上限, 已有的文件不会被覆盖; 文件库最多 16 MiB, 上传在数据到达之前"
+        "先在锁 (flock) 下占好空间。最多 8 个子进程同时服务: 第九个客户端收到 ERR 后被关闭; 客户端 300 秒没有请求, "
+        "子进程关闭连接 (settimeout: 超时检测)。关闭一个客户端: 它发送 Q, 子进程退出, "
         "SIGCHLD 处理函数回收它 (waitpid WNOHANG): 没有 Z。运行停止时, 文件库和上传的文件一起删除。"),
     params=(Param("max_size", "int", 1024, 1, 4096, label=en_zh("upload cap (KiB)", "上传上限 (KiB)"),
                   help=en_zh("the largest file a client may put; larger ones are refused",

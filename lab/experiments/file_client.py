@@ -46,7 +46,7 @@ Anywhere else (the dashboard's "add client", ``&``, stdin not a terminal)
 it does it by itself: list, get data.bin (or --get), put a file it
 makes of --put-size KiB, then stays connected (asleep in recv) until
 SIGTERM or Ctrl-C, which send ``Q`` and close the socket, or until the
-server closes the connection.  --pace slows every 4 KiB block
+server closes the connection (its child times an idle client out: --idle).  --pace slows every 4 KiB block
 down, so a transfer lasts long enough to watch its bytes wait in the
 sockets' queues (Recv-Q on this side while we read slowly, Send-Q on the
 server child's).
@@ -152,8 +152,8 @@ def automatic(client, get, put_size):
     client.do_put(f"upload-{os.getpid()}.txt", (text * (put_size * 1024 // len(text) + 1))[:put_size * 1024])
     client.do_list()
     say(f"{client.me} 保持连接, 等待 SIGTERM  (staying connected)")
-    if client.ch.recv_line() is None:    # nothing comes unasked: this waits until the server closes
-        say(f"{client.me} 服务器关闭了连接  (the server closed the connection)")
+    last = client.ch.recv_line()        # nothing comes unasked: this waits until the server closes
+    say(f"{client.me} 服务器关闭了连接  (the server closed the connection)" + (f": {last}" if last else ""))
 
 
 def typed(client):
