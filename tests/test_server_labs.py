@@ -2,23 +2,25 @@
 
 The dashboard tests start a lab through the REST API (tests/test_socket_labs.py's
 ``lab`` fixture), add clients with the "add_client" action and check the kernel:
-/proc (PPID, /proc/PID/task, wchan, CPU time) and ``ss``.  The standalone
+/proc (PPID, /proc/PID/task, wchan, state) and ``ss``.  The standalone
 tests run ``python -m lab.experiments.NAME`` in a session of its own
 (tests/test_experiments_standalone.py's ``run``) and talk to it with raw
 sockets or the lab's clients.
 """
+import errno
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
 from tests.helpers import free_port, proc_stat, wait_until
-from tests.test_experiments_standalone import run, subreaper  # noqa: F401  (fixtures)
+from tests.test_experiments_standalone import ME, catches, run, subreaper  # noqa: F401  (fixtures)
 from tests.test_socket_labs import ROOT, addr_of, drop_time_wait, lab, lab_env, ss_port  # noqa: F401
 
 EPOLL_WAIT = ("ep_poll", "do_epoll_wait")
@@ -32,26 +34,60 @@ def wchan(pid):
         return ""
 
 
+def full_event_pipe():
+    """An event pipe for a lab, the dashboard's part, but already full: the lab's first set_role()
+    waits in write() (wchan pipe_write) until drain() reads it, and the test can signal it there."""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"\n" * 65536)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    return r, w
+
+
+def drain(r):
+    """Read the event pipe in a thread until every writer has closed it; the list fills with the events."""
+    events = []
+
+    def read():
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        os.close(r)
+        events.extend(json.loads(x) for x in data.decode().splitlines() if x.strip())
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return reader, events
+
+
+def signal_mask(pid, field):
+    """A signal mask of /proc/PID/status (SigBlk, ShdPnd, ...) as an int; 0 if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1], 16) for line in f if line.startswith(field + ":"))
+    except (OSError, StopIteration):
+        return 0
+
+
 def tasks(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])        # utime + stime
-
-
-def watch(pid, seconds=0.6):
-    """Sample (state, wchan) of a process for a while; also the share of one core it used."""
-    ticks, start = cpu_ticks(pid), time.monotonic()
+def watch(pid, naps=3, timeout=10.0):
+    """Sample (state, wchan) of a process until the kernel has shown it asleep in nanosleep (S) `naps`
+    times and at least 30 samples were taken: a loop that never paused would never be seen there."""
     seen = []
-    while time.monotonic() - start < seconds:
+
+    def rested():
         st = proc_stat(pid)
         seen.append((st[0] if st else None, wchan(pid)))
-        time.sleep(0.01)
-    used = (cpu_ticks(pid) - ticks) / os.sysconf("SC_CLK_TCK")
-    return seen, used / (time.monotonic() - start)
+        return len(seen) >= 30 and len([1 for state, w in seen if state == "S" and "nanosleep" in w]) >= naps
+    wait_until(rested, timeout=timeout, interval=0.01, message=f"{pid} never seen asleep in nanosleep: {seen}")
+    return seen
 
 
 def recv_q(local, peer):
@@ -142,11 +178,9 @@ def test_nonblocking_never_sleeps_in_accept(lab):
     wait_until(lambda: lab.said(rid, "accept() → BlockingIOError: [Errno 11]", server))
     client = lab.add_client(rid)
     wait_until(lambda: lab.said(rid, "收到 (received)", client), message="the client was not served")
-    seen, share = watch(server)
+    seen = watch(server)                            # asleep in nanosleep: the pause between two rounds
     assert not [w for _, w in seen if "inet_csk_accept" in w], seen
     assert {state for state, _ in seen} <= {"R", "S"}
-    assert any("nanosleep" in w for _, w in seen)   # the pause between two rounds of tries
-    assert share < 0.5, f"the loop used {share:.0%} of a core"
     lab.close(client)
     lab.stop(rid)
 
@@ -220,6 +254,12 @@ def test_socketserver_in_a_terminal(run, kind):
         ((state, users),) = ss_port(port, "u")
         assert state == "UNCONN" and [int(pid) for pid, _ in users] == [r.pid]
         assert set(r.members()) == {r.pid} and tasks(r.pid) == 1
+        # no SO_REUSEADDR on the server's UDP socket: another socket cannot bind beside it, even with it
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as intruder:
+            intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError) as refused:
+                intruder.bind(("127.0.0.1", port))
+            assert refused.value.errno == errno.EADDRINUSE
     else:
         socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
         try:
@@ -239,6 +279,60 @@ def test_socketserver_in_a_terminal(run, kind):
     os.killpg(r.pid, signal.SIGINT)                 # Ctrl-C, to the whole foreground group
     assert r.finish() == 0
     assert "服务器退出" in r.text()
+    drop_time_wait(port)
+
+
+def test_socketserver_forking_ends_on_sigint_with_a_client_connected(run):
+    port = free_port()
+    r = run("socketserver_server", "--kind", "forking", "--port", port)
+    r.wait_for(rf"listening on 127\.0\.0\.1:{port}")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        child = int(re.search(r"子进程\[(\d+)\]", line(sock))[1])
+        os.kill(r.pid, signal.SIGINT)               # kill -INT to the server alone, its client connected
+        assert r.wait() == 0                        # server_close() does not wait for the child
+        r.wait_for(r"服务器\[\d+\] 服务器退出")
+        assert not [row for row in ss_port(port) if row[0] == "LISTEN"]
+        # the child goes on with its client, adopted (we are the subreaper), as tcp_fork_server's would
+        assert proc_stat(child)[1] == ME
+        assert [state for state, _ in held_sockets(child, port)] == ["ESTAB"]
+        assert line(sock).startswith("收到 (got) hello")
+    finally:
+        sock.close()                                # the client leaves: so does its child
+    assert r.finish() == 0
+    assert proc_stat(child) is None
+    drop_time_wait(port)
+
+
+def test_tcp_client_sigusr1_before_it_connects_does_not_kill(run):
+    """select_server's "urgent byte" may come as soon as the dashboard knows the client's role."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+    r_events, w_events = full_event_pipe()
+    try:
+        r = run("tcp_client", "--port", port, "--count", 1, events_fd=w_events)
+    finally:
+        os.close(w_events)
+    try:
+        # its set_role("client") waits in write() on the full pipe: not connected yet
+        wait_until(lambda: "pipe_write" in wchan(r.pid), message="set_role() did not block on the full pipe")
+        assert catches(r.pid, signal.SIGUSR1)       # the handler is in place before set_role()
+        os.kill(r.pid, signal.SIGUSR1)
+    finally:
+        reader, events = drain(r_events)
+    try:
+        r.wait_for(r"带外数据没有发出")              # nothing to send it on yet: said, not killed
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(10)
+            assert conn.recv(1024) == b"hello 1\n"
+            conn.sendall(b"ok")
+            assert r.finish() == 0
+    finally:
+        listener.close()
+    reader.join(10)
+    assert {e["role"] for e in events if e["pid"] == r.pid} == {"client"}
     drop_time_wait(port)
 
 
@@ -271,8 +365,8 @@ def test_nonblocking_io_in_a_terminal(run, mode):
         assert done.returncode == 0, done.stderr
         assert done.stdout.count("(received): 收到 (got) hello") == 2, done.stdout
         if mode == "nonblocking":
-            seen, share = watch(r.pid, 0.3)
-            assert not [w for _, w in seen if "inet_csk_accept" in w] and share < 0.5
+            seen = watch(r.pid)
+            assert not [w for _, w in seen if "inet_csk_accept" in w], seen
         r.wait_for(r"离开了  \(the client left\)")
     os.killpg(r.pid, signal.SIGINT)
     assert r.finish() == 0

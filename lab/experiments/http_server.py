@@ -288,8 +288,8 @@ def version2(args):
 def main():
     parser = argparse.ArgumentParser(description="hand-written HTTP server, plain or threaded")
     parser.add_argument("--port", type=int, default=0, help="0: the kernel picks a free port")
-    parser.add_argument("--backlog", type=int, default=5, help="listen(n): the listen queue")
-    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each response")
+    parser.add_argument("--backlog", type=int, default=5, help="listen(n): the listen queue (0 to 16)")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each response (0 to 4)")
     parser.add_argument("--mode", choices=("plain", "threaded"), default="plain")
     parser.add_argument("--threaded", dest="mode", action="store_const", const="threaded",
                         help="same as --mode threaded: a thread per request")
@@ -297,6 +297,13 @@ def main():
                         help="1: one page, plain or threaded; 2: the notes' class-based, threaded server "
                              "of a static directory (--mode is ignored)")
     args = parser.parse_args()
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be from 0 to 65535")
+    if not 0 <= args.backlog <= 16:
+        parser.error("--backlog must be from 0 to 16")
+    # at most 4 s, as in the catalogue: the dashboard's page proxy gives a lab server 5 s to answer
+    if not 0 <= args.delay <= 4:
+        parser.error("--delay must be from 0 to 4 seconds")
     set_role("server")
     if args.version == "2":
         return version2(args)

@@ -51,6 +51,15 @@ and the parent reaps its children in collect_children(), which
 serve_forever() calls every poll_interval (0.5 s), so an ended child may
 show Z for up to half a second.  Between clients serve_forever() waits in
 select/poll with that timeout, not in accept().
+
+Leaving: the server sets block_on_close = False, or server_close() (at the
+end of ``with server:``) would wait for every child still serving a client,
+and ``kill -INT`` would not end it until the last client left.  Ctrl-C in a
+terminal reaches the children too (the whole foreground group); a SIGINT to
+the server alone ends the server only, and each child goes on with its
+client until that client leaves, as tcp_fork_server's do.  The udp kind
+does not set SO_REUSEADDR: UDP has no TIME_WAIT to wait for, and the option
+would let another socket bind the same address and port beside it.
 """
 import argparse
 import os
@@ -117,8 +126,14 @@ def make_server(kind, port):
     base = KINDS[kind]
 
     class Server(base):
-        allow_reuse_address = True        # SO_REUSEADDR, as the hand-written servers set it
+        # SO_REUSEADDR, as the hand-written TCP servers set it (端口立即复用 despite a TIME_WAIT).  Not
+        # for UDP: it has no TIME_WAIT, and the option would let another process bind the same
+        # address and port and take some of the datagrams.
+        allow_reuse_address = kind != "udp"
         daemon_threads = True             # like tcp_thread_server's: they end with the main thread
+        # server_close() (the end of `with server:`) would otherwise wait for every child process
+        # still serving a client: Ctrl-C or kill -INT must end the server now, as tcp_fork_server's.
+        block_on_close = False
 
         if kind == "forking":
             def collect_children(self, **kwargs):

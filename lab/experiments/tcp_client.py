@@ -84,12 +84,23 @@ def main():
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error("this lab talks to loopback only (127.0.0.1 or ::1)")
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sockfd = socket.socket(family, socket.SOCK_STREAM)
+
+    def urgent(sig, frame):
+        """SIGUSR1: one byte of TCP urgent (out-of-band) data, outside the normal stream."""
+        try:
+            sockfd.send(b"!", socket.MSG_OOB)
+            say(f"客户端[{os.getpid()}] 发送带外数据 MSG_OOB (sent urgent data): !")
+        except OSError as exc:      # not connected yet, or already closed
+            say(f"客户端[{os.getpid()}] 带外数据没有发出  ({type(exc).__name__})")
+    # Every handler before set_role: the dashboard may signal the client as soon as it knows its role,
+    # and a SIGUSR1 without its handler would kill it.
+    signal.signal(signal.SIGUSR1, urgent)
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
     set_role("client")
 
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sockfd = socket.socket(family, socket.SOCK_STREAM)
     try:
         sockfd.connect((args.host, args.port))
     except OSError as exc:
@@ -98,15 +109,6 @@ def main():
         return
     here = sockfd.getsockname()
     say(f"客户端[{os.getpid()}] 连接 {args.host}:{args.port} 成功, 本地地址 {here[0]}:{here[1]}  (connected)")
-
-    def urgent(sig, frame):
-        """SIGUSR1: one byte of TCP urgent (out-of-band) data, outside the normal stream."""
-        try:
-            sockfd.send(b"!", socket.MSG_OOB)
-            say(f"客户端[{os.getpid()}] 发送带外数据 MSG_OOB (sent urgent data): !")
-        except OSError as exc:      # already closed
-            say(f"客户端[{os.getpid()}] 带外数据没有发出  ({type(exc).__name__})")
-    signal.signal(signal.SIGUSR1, urgent)
     talk(sockfd, args.every, args.count)
 
 
