@@ -11,6 +11,7 @@ import subprocess
 
 from tests.helpers import proc_stat, wait_until
 from tests.test_experiments_standalone import run, stat, subreaper  # noqa: F401  (fixtures)
+from tests.test_server_labs import drain, full_event_pipe, signal_mask, wchan
 from tests.test_socket_labs import USERS, drop_time_wait, lab, ss  # noqa: F401  (lab is a fixture)
 
 
@@ -78,13 +79,40 @@ def test_udp_broadcast_in_a_terminal(run):
     assert not ss_lines(port, "u")
 
 
+def test_udp_broadcast_sigusr1_before_its_handler_does_not_kill(run):
+    """The "no SO_BROADCAST" action may come as soon as the dashboard knows the sender's role."""
+    r_events, w_events = full_event_pipe()
+    try:
+        r = run("udp_broadcast", "--receivers", 1, "--every", 0.1, "--count", 2, events_fd=w_events)
+    finally:
+        os.close(w_events)
+    usr1 = 1 << (signal.SIGUSR1 - 1)
+    try:
+        # its set_role("sender") waits in write() on the full pipe: no socket, no handler yet
+        wait_until(lambda: "pipe_write" in wchan(r.pid), message="set_role() did not block on the full pipe")
+        assert signal_mask(r.pid, "SigBlk") & usr1           # blocked until the handler is there
+        os.kill(r.pid, signal.SIGUSR1)
+        wait_until(lambda: signal_mask(r.pid, "ShdPnd") & usr1, message="SIGUSR1 is not pending")
+        assert stat(r.pid)["state"] != "Z"                   # the kernel holds it; the sender lives
+    finally:
+        reader, events = drain(r_events)
+    assert r.finish() == 0
+    # once unblocked, the handler ran: a second sendto() without SO_BROADCAST, EACCES again
+    assert len(r.wait_for(r"没有设置 SO_BROADCAST: .* PermissionError \[Errno 13\] EACCES", count=2)) == 2
+    r.wait_for(r"发送了 2 个广播, 结束")
+    reader.join(10)
+    assert {e["role"] for e in events if e["kind"] == "role"} == {"sender", "receiver 1"}
+
+
 # ---- sticky_packets -------------------------------------------------------------------------
 
 MESSAGE = len("第1条消息".encode())        # 13 bytes; with framing=length 4 more for the prefix
 
 
 def test_sticky_packets_recv_q_grows_and_the_sends_are_glued(lab):
-    rid, server, endpoint = lab.start("sticky_packets", framing="none", messages=4, gap=0.25, delay=1.5)
+    # half a second between the sends, the server asleep 1.5 s after the last: the 10 Hz sampler
+    # sees each Recv-Q value several times, and the CLOSE_WAIT, even on a loaded machine
+    rid, server, endpoint = lab.start("sticky_packets", framing="none", messages=4, gap=0.5, delay=3.0)
     port = int(endpoint["address"].rsplit(":", 1)[1])
     client = wait_until(lambda: [pid for pid, p in lab.processes(rid).items() if p["role"] == "client"])[0]
     assert lab.processes(rid)[client]["ppid"] == server
@@ -185,8 +213,21 @@ def test_tcp_states_half_close_last_ack_and_syn_sent(lab):
     queued = [local for state, local, peer, owned in states(port) if local == server and state == "ESTAB"]
     assert len(queued) == 2 and all(not owned for state, local, _, owned in states(port)
                                     if local == server and state == "ESTAB")
+    def fds():
+        return len(os.listdir(f"/proc/{me}/fd"))
+
+    def flooding():
+        return sorted(state for state, local, peer, owned in states(port)
+                      if peer == server and owned and local != client)
+    before = fds()
+    act("flood")             # again: the last flood's sockets are closed first, none is left open
+    wait_until(lambda: len(lab.said(rid, "个 connect(), 没有 accept()", me)) == 2)
+    assert lab.said(rid, "先关闭上一次 flood 的连接", me)
+    assert fds() == before
+    assert wait_until(lambda: flooding() == ["ESTAB"] * 2 + ["SYN-SENT"] * 2 or None)
     act("reset")
     wait_until(lambda: not [s for s in states(port) if s[0] in ("SYN-SENT", "ESTAB")])
+    assert fds() < before
     lab.stop(rid)
 
 

@@ -60,6 +60,7 @@ step is one command and nothing happens by itself:
                    it (端口立即复用)
     flood          backlog + 3 non-blocking connect()s nobody accepts: the listen
                    queue holds backlog + 1 of them, ESTABLISHED; the others stay SYN_SENT
+                   (flood again: the last flood's connections are closed first)
     reset          close every connection and the flood
     show           the state of each socket this process holds (TCP_INFO)
 
@@ -150,8 +151,9 @@ class Playground:
         self.show()
 
     def flood(self):
-        if self.flooded:
-            return say("已经 flood 过了: 先 reset  (reset first)")
+        if self.flooded:                   # the last flood's sockets go first: no fd is left behind
+            self.drop_flood()
+            say("先关闭上一次 flood 的连接  (the last flood's connections closed first)")
         for _ in range(self.backlog + 3):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)           # connect() returns at once; the handshake goes on in the kernel
@@ -292,17 +294,22 @@ class Playground:
         self.listener = sockfd
         say(f"listening on {HOST}:{self.port}")
 
-    def reset(self):
+    def drop_flood(self):
+        """Close the flood's sockets, then accept and close the connections they left in the queue."""
         for s in self.flooded:
             s.close()
         self.flooded = []
-        self.listener.setblocking(False)   # the flood's queued connections: accept and close them
+        self.listener.setblocking(False)
         try:
             while True:
                 self.listener.accept()[0].close()
         except BlockingIOError:
             pass
-        self.listener.setblocking(True)
+        finally:
+            self.listener.setblocking(True)
+
+    def reset(self):
+        self.drop_flood()
         for s in (self.client, self.server):
             if s:
                 s.close()

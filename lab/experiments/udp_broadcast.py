@@ -92,18 +92,21 @@ def main():
     parser = argparse.ArgumentParser(description="UDP broadcast: a sender with SO_BROADCAST and its receivers")
     parser.add_argument("--receivers", type=int, default=3, help="receiver processes (1 to 8)")
     parser.add_argument("--port", type=int, default=0, help="0: the kernel picks a free port")
-    parser.add_argument("--every", type=float, default=2.0, help="seconds between broadcasts")
-    parser.add_argument("--count", type=int, default=100, help="broadcasts to send, then the end")
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between broadcasts (0.1 to 10)")
+    parser.add_argument("--count", type=int, default=100, help="broadcasts to send, then the end (1 to 300)")
     args = parser.parse_args()
     if not 1 <= args.receivers <= 8:
         parser.error("--receivers must be from 1 to 8")
     if not 0 <= args.port <= 65535:
         parser.error("--port must be from 0 to 65535")
-    if not 0.05 <= args.every <= 60:
-        parser.error("--every must be from 0.05 to 60 seconds")
-    if not 1 <= args.count <= 1000:
-        parser.error("--count must be from 1 to 1000")
+    if not 0.1 <= args.every <= 10:
+        parser.error("--every must be from 0.1 to 10 seconds")
+    if not 1 <= args.count <= 300:
+        parser.error("--count must be from 1 to 300")
     signal.signal(signal.SIGINT, signal.SIG_DFL)      # Ctrl-C ends the sender and its receivers
+    # SIGUSR1 ("no SO_BROADCAST") may come as soon as the role is known, before its handler exists:
+    # blocked until then, it waits (pending) instead of killing the sender.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     set_role("sender")
     me = f"发送端[{os.getpid()}]"
 
@@ -118,6 +121,7 @@ def main():
             try:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, leave)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})   # the sender's, not ours
                 set_role(f"receiver {number}")
                 for other in socks:
                     if other is not mine:
@@ -138,6 +142,7 @@ def main():
     try_without_broadcast(s, dest)
     say(f"{me} s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1): 允许发送广播  (broadcast allowed)")
     signal.signal(signal.SIGUSR1, lambda sig, frame: try_without_broadcast(s, dest))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})   # one that came early is handled now
     signal.signal(signal.SIGTERM, leave)
     try:
         for n in range(1, args.count + 1):
