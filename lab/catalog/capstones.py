@@ -23,7 +23,11 @@ _CHAT_ROOM = Lab(
         "(client sender) sends a line every 4 s, relayed to the others as \"xxx 说: ...\", the parent "
         "(client) receives. One socket, two processes: the sockets view shows the member's UDP socket in "
         "both. \"Close client\" sends SIGTERM to the newest sender: it sends Q name, the others get \"xxx "
-        "退出了聊天室\", the server answers EXIT and the receiving parent reaps its child and exits.",
+        "退出了聊天室\", the server answers EXIT and the receiving parent reaps its child and exits; if the "
+        "sender is killed (kill -9), the parent sees it die (SIGCHLD) and sends Q name for it. A name is "
+        "letters, numbers and signs (a space, a control or an invisible character: 姓名不合法), and a look-alike "
+        "of 管理员 or of a name in use is taken; a text loses its control characters (no line of its own). "
+        "UDP has no connection: a member prints only the datagrams from the server's address.",
         "UDP (数据报套接字): 一条消息就是一个数据报, 没有粘包, 也没有连接。服务器的请求是 L 姓名 (进入)、"
         "C 姓名 内容 (发言)、Q 姓名 (退出)。服务器只有一个 UDP 套接字, 状态 UNCONN, 并且 fork: 父进程处理请求, "
         "子进程 (角色 admin, 管理员) 读终端, 把输入的内容以 C 管理员 内容 发给服务器自己, 所以两个进程持有同一个套接字。"
@@ -32,7 +36,9 @@ _CHAT_ROOM = Lab(
         "其他人收到 “xxx 进入了聊天室”; 然后它 fork: 子进程 (client sender) 每 4 秒发言一次, 服务器转发给其他人 "
         "“xxx 说: ...”, 父进程 (client) 负责接收。一个套接字, 两个进程: 套接字视图中两个进程都有这个成员的 UDP 套接字。"
         "“关闭客户端” 给最新的发送进程发 SIGTERM: 它发送 Q 姓名, 其他人收到 “xxx 退出了聊天室”, 服务器回复 EXIT, "
-        "接收的父进程回收子进程后退出。"),
+        "接收的父进程回收子进程后退出; 发送进程被 kill -9 杀死时, 父进程收到 SIGCHLD, 替它发送 Q 姓名。"
+        "姓名只能是文字、数字和符号 (含空格、控制字符或看不见的字符: 姓名不合法), 和管理员或已有姓名相像的也算已存在; "
+        "发言中的控制字符 (如换行) 变成空格, 不能另起一行。UDP 没有连接: 成员只显示服务器地址发来的数据报。"),
     params=(),
     actions=(
         replace(add_client("chat_member", *TCP_ENDPOINT, what=en_zh("a chat member", "一个聊天室成员"), adds=2),

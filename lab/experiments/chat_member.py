@@ -53,8 +53,16 @@ Leaving: SIGTERM (the dashboard's "close client", ``kill PID``) or Ctrl-C
 makes the sending child send ``Q name``; the server tells the others "name
 退出了聊天室" and answers ``EXIT``, on which the receiving parent reaps the
 child and exits.  SIGTERM to the parent is passed to the child.  If the
-server is gone, no EXIT comes: once the child has exited (SIGCHLD) the
-parent waits 2 s at most (signal.alarm) and leaves anyway.
+sender is killed (kill -9: it cannot send Q), the parent sees it die
+(SIGCHLD, WIFSIGNALED) and sends ``Q name`` itself, so the name is free
+again.  If the server is gone, no EXIT comes: once the child has exited
+the parent waits 2 s at most (signal.alarm) and leaves anyway.
+
+UDP has no connection: anyone may sendto the member's address.  The
+receiver prints only what comes from the server's address (recvfrom says
+who sent it) and drops the rest; the server keeps names to letters,
+numbers and signs (no control or invisible characters: 姓名不合法) and a
+text to one line, so no member can pass for 管理员.
 """
 import argparse
 import os
@@ -72,6 +80,20 @@ LINES = ("大家好, 我是{name}", "今天的作业是聊天室", "UDP 的消�
 LEAVE_WAIT = 2       # seconds the receiver waits for EXIT once the sender has gone
 
 
+def from_server(s, server, me, size=2048):
+    """recvfrom until a datagram comes from the server's address; drop the others.
+
+    UDP has no connection: any socket may sendto our address, and only
+    recvfrom's address says who sent it.  A line from elsewhere ("管理员 说:
+    ...") is not the room's: it is dropped, not printed.
+    """
+    while True:
+        data, addr = s.recvfrom(size)
+        if addr == server:
+            return data
+        say(f"{me} 丢弃 {addr} 的数据报 ({len(data)} 字节): 不是服务器发的  (not from the server: dropped)")
+
+
 def login(s, server, names, ask):
     """Send L name until the server says OK; return the name, or None."""
     s.settimeout(3)          # 超时检测: a lost datagram or no server must not hang us
@@ -83,7 +105,7 @@ def login(s, server, names, ask):
                     return None
             s.sendto(f"L {name}".encode(), server)
             try:
-                data, addr = s.recvfrom(1024)
+                data = from_server(s, server, f"客户端[{os.getpid()}]", 1024)
             except socket.timeout:
                 say(f"客户端[{os.getpid()}] 3 秒没有回复, 服务器不在?  (no answer from {server})")
                 return None
@@ -104,11 +126,13 @@ def send_msg(s, server, name, typing, every, count):
 
     signal.signal(signal.SIGTERM, leave)
     signal.signal(signal.SIGINT, leave)
-    set_role("client sender")
     me = f"{name}[{os.getpid()}]"
-    say(f"{me} 发送进程: 同一个套接字 fd {s.fileno()}  (the child sends)")
     n = 0
     try:
+        # inside the try: a SIGTERM held since the fork arrives here, and Q is still sent
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        set_role("client sender")
+        say(f"{me} 发送进程: 同一个套接字 fd {s.fileno()}  (the child sends)")
         while not count or n < count:
             if typing:
                 text = input("发言: ").strip()
@@ -136,8 +160,8 @@ def recv_msg(s, server, name):
     """The parent: print what the room says until EXIT."""
     me = f"{name}[{os.getpid()}]"
     while True:
-        data, addr = s.recvfrom(2048)
-        if data == b"EXIT" and addr == server:
+        data = from_server(s, server, me)
+        if data == b"EXIT":
             break
         say(f"{me} 收到 (received): {data.decode(errors='replace')}")
     say(f"{me} 收到 EXIT: 接收进程退出  (the receiver leaves)")
@@ -181,7 +205,9 @@ def main():
         sys.exit(1)
     say(f"{name}[{os.getpid()}] 您已进入聊天室  (joined as {name})")
 
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)    # not between fork and the handlers below
+    # Blocked, not ignored, from the fork until both have their handlers: a
+    # SIGTERM then (forwarded to a child not ready yet) waits, it is not lost.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     pid = os.fork()
     if pid == 0:
         send_msg(s, server, name, typing, args.every, args.count)
@@ -194,8 +220,13 @@ def main():
             pass
 
     def child_gone(sig, frame):         # the sender exited: EXIT should follow, but may not
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
             gone.append(pid)
+            if os.WIFSIGNALED(status):  # killed (kill -9): it could not send Q, we do it for it
+                s.sendto(f"Q {name}".encode(), server)
+                say(f"{name}[{os.getpid()}] 发送进程 {pid} 被信号 {os.WTERMSIG(status)} 杀死, "
+                    f"接收进程发送 Q {name}  (the sender was killed: the receiver leaves for it)")
             signal.alarm(LEAVE_WAIT)
 
     def no_exit(sig, frame):
@@ -205,6 +236,7 @@ def main():
     signal.signal(signal.SIGALRM, no_exit)
     signal.signal(signal.SIGCHLD, child_gone)
     signal.signal(signal.SIGTERM, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     say(f"{name}[{os.getpid()}] 接收进程, 子进程 {pid} 发送  (the parent receives, child {pid} sends)")
     try:
         recv_msg(s, server, name)

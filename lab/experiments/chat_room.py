@@ -1,4 +1,4 @@
-"""chat_room: the notes' UDP chat room (聊天室, 类似QQ群聊), the server.
+r"""chat_room: the notes' UDP chat room (聊天室, 类似QQ群聊), the server.
 
     $ python -m lab.experiments.chat_room --port 8888
     listening on 127.0.0.1:8888
@@ -34,6 +34,15 @@ first letter says what it is: ``L name`` (login), ``C name text`` (chat),
 it is refused, and a quit with ``EXIT`` so the member's receiving process
 knows it may end.
 
+UDP has no connection, so the server checks who is who by the address
+recvfrom gives: ``C name`` and ``Q name`` count only from the address that
+logged in as name, ``C 管理员`` only from the server's own address (no
+SO_REUSEADDR: no other socket can bind it).  A name is letters, numbers
+and signs, nothing invisible or controlling (``L a b``, "管理员\u200b",
+"\x1b[31m": 姓名不合法), compared NFKC-normalised; a text loses its
+control characters, so a newline cannot start a line "管理员 说: ..." of
+its own.
+
 The server forks too: the parent does the requests (recvfrom, sendto to
 every address in ``user``); the child is the admin (管理员): it reads lines
 from the terminal with input() and sends them to the server's own address
@@ -47,25 +56,49 @@ import argparse
 import os
 import signal
 import socket
+import unicodedata
 
 from lab.report import listening, say, set_role
 
 ADMIN = "管理员"
 MAX_NAME = 20        # characters: a name is one word of a datagram
+# Letters, numbers, punctuation, symbols.  Not spaces, not control characters
+# (Cc: \n would start a line of one's own, \x1b[ recolours the terminal), not
+# format characters (Cf: "管理员\u200b" looks like 管理员), not marks (an
+# invisible variation selector is one).  What is shown is the name as given;
+# compared, it is NFKC-normalised, so a look-alike of a name in use is taken.
+NAME_CHARS = "LNPS"
+CONTROL = ("Cc", "Cf", "Zl", "Zp")   # in a text: a newline could forge a line "管理员 说: ..."
 
 
 def valid(name):
-    return 0 < len(name) <= MAX_NAME and not any(c.isspace() for c in name)
+    return 0 < len(name) <= MAX_NAME and all(unicodedata.category(c)[0] in NAME_CHARS for c in name)
+
+
+def same(name):
+    """The name as compared: NFKC folds look-alikes (全角 ｘ is x), casefold folds X and x."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def clean(text):
+    """A chat text on one line: control and format characters become spaces."""
+    return "".join(" " if unicodedata.category(c) in CONTROL else c for c in text).strip()
+
+
+def shown(text):
+    r"""For the server's log: control characters escaped (\n, \x1b, \u200b), as repr() writes them."""
+    return "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) in CONTROL else c
+                   for c in text)
 
 
 def do_login(s, user, name, addr):
-    if name in user or name == ADMIN:
-        s.sendto("该用户已存在 (this name is taken)".encode(), addr)
-        say(f"服务器 姓名 {name} 已存在, 拒绝 {addr}  (the name is taken: refused)")
-        return
     if not valid(name):
         s.sendto("姓名不合法 (not a valid name)".encode(), addr)
-        say(f"服务器 姓名 {name!r} 不合法, 拒绝 {addr}  (not a valid name: refused)")
+        say(f"服务器 姓名 {shown(name)} 不合法, 拒绝 {addr}  (not a valid name: refused)")
+        return
+    if same(name) in {same(other) for other in (*user, ADMIN)}:
+        s.sendto("该用户已存在 (this name is taken)".encode(), addr)
+        say(f"服务器 姓名 {name} 已存在, 拒绝 {addr}  (the name is taken: refused)")
         return
     s.sendto(b"OK", addr)
     msg = f"{name} 进入了聊天室"
@@ -102,15 +135,16 @@ def do_request(s):
     try:
         while True:
             data, addr = s.recvfrom(2048)
-            words = data.decode(errors="replace").split(" ", 2)
-            say(f"服务器 recvfrom {addr}: {data.decode(errors='replace')}")
-            if words[0] == "L" and len(words) == 2:
-                do_login(s, user, words[1], addr)
-            elif words[0] == "C" and len(words) == 3:
+            request = data.decode(errors="replace")
+            words = request.split(" ", 2)
+            say(f"服务器 recvfrom {addr}: {shown(request)}")
+            if words[0] == "L":             # "L a b" too: answered 姓名不合法, not left waiting
+                do_login(s, user, request[2:], addr)
+            elif words[0] == "C" and len(words) == 3 and clean(words[2]):
                 if words[1] == ADMIN and addr != s.getsockname():
                     continue                # only the admin process may speak as the admin
                 if words[1] == ADMIN or user.get(words[1]) == addr:
-                    do_chat(s, user, words[1], words[2])
+                    do_chat(s, user, words[1], clean(words[2]))
             elif words[0] == "Q" and len(words) == 2 and user.get(words[1]) == addr:
                 do_quit(s, user, words[1])
     except KeyboardInterrupt:
@@ -159,7 +193,8 @@ def main():
     set_role("server")
 
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # No SO_REUSEADDR: UDP has no TIME_WAIT to wait out, and with it a second
+    # socket could bind this address too and take the room's requests.
     s.bind(("127.0.0.1", args.port))
     addr = s.getsockname()
     say(f"listening on 127.0.0.1:{addr[1]}")
