@@ -257,7 +257,7 @@ _HTTP = Lab(
     explain=en_zh(
         "Open the page from the dashboard: the dashboard fetches it for your browser (the lab listens "
         "on 127.0.0.1 only), so the terminal shows the request line the dashboard sent "
-        "(GET / HTTP/1.1, User-Agent: proclab-dashboard), the server answers HTTP/1.1 200 OK with Content-Type, Content-Length and "
+        "(GET / HTTP/1.1; its headers, User-Agent: proclab-dashboard among them, are read but not printed), the server answers HTTP/1.1 200 OK with Content-Type, Content-Length and "
         "Connection: close, then closes: every request is a connection of its own, visible while the "
         "server takes its delay, and leaves a TIME_WAIT on the server side, which closed first. mode=plain "
         "serves one request at a time (the next waits in the backlog); mode=threaded starts a thread per "
@@ -268,7 +268,7 @@ _HTTP = Lab(
         "/time is data made per request, anything else (or outside the directory) is 404; the directory goes "
         "when the run stops. mode does not apply to version 2.",
         "从仪表板打开网页: 仪表板替你的浏览器去取这个网页 (实验只监听 127.0.0.1), 所以终端显示的是仪表板发送的请求行 "
-        "(GET / HTTP/1.1, User-Agent: proclab-dashboard), 服务器回复 HTTP/1.1 200 OK 以及 "
+        "(GET / HTTP/1.1; 请求头, 包括 User-Agent: proclab-dashboard, 被读取但不打印), 服务器回复 HTTP/1.1 200 OK 以及 "
         "Content-Type、Content-Length 和 Connection: close, 然后关闭连接: 每个请求是一个单独的连接, 在服务器的延时期间"
         "可以看到, 并在先关闭的服务器一端留下 TIME_WAIT。mode=plain 一次处理一个请求 (下一个在监听队列中等待); "
         "mode=threaded 每个请求一个线程 (处理请求时 STAT 带 l)。“添加客户端” 每 3 秒手动发送一次 GET。"

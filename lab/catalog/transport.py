@@ -66,20 +66,23 @@ _STICKY = Lab(
         "together: fewer recv()s than send()s, and no way to tell where one ends. With framing = length, "
         "each message goes out as struct.pack('!I', n) (a 4-byte length in network byte order) and its n "
         "bytes; the server reads exactly 4 bytes, unpacks n, reads exactly n: one whole message per send(). "
-        "UDP keeps its boundaries: a datagram is never glued to another. \"send again\" runs another round.",
+        "UDP keeps its boundaries: a datagram is never glued to another. \"send again\" runs another round. "
+        "The client closes when it has sent: the server's socket turns CLOSE_WAIT and its Recv-Q counts one "
+        "more than the bytes sent, the client's FIN (it takes a sequence number too).",
         "TCP 以字节流方式传输, 没有消息边界。服务器接受客户端的连接后先睡眠, 再第一次 recv(); 客户端发送若干条消息, "
         "每条一次 send()。内核把数据留在服务器套接字的接收缓冲区里: 套接字视图中它的 Recv-Q 随每次 send() 增长。"
         "framing = none 时, recv(1024) 一次返回所有数据, 多条消息粘在一起 (粘包): recv() 次数少于 send() 次数, "
         "也分不清一条消息在哪里结束。framing = length 时, 每条消息前面加 struct.pack('!I', n) (网络字节序的 4 字节"
         "长度), 人为添加消息边界; 服务器先准确读 4 个字节, 解析出 n, 再准确读 n 个字节: 每次 send() 对应一条完整"
-        "的消息。UDP 有消息边界, 数据报不会粘包。“再发一轮” 再运行一轮。"),
+        "的消息。UDP 有消息边界, 数据报不会粘包。“再发一轮” 再运行一轮。客户端发完就关闭连接: 服务器的套接字"
+        "变为 CLOSE_WAIT, 它的 Recv-Q 比发送的字节数多 1, 那是客户端的 FIN (它也占一个序号)。"),
     params=(
         Param("framing", "choice", "none", choices=("none", "length"), label=en_zh("framing", "消息边界"),
               help=en_zh("none: bare send()s; length: struct.pack('!I', n) before each message",
                          "none: 直接 send(); length: 每条消息前加 struct.pack('!I', n)")),
         Param("messages", "int", 5, 2, 20, label=en_zh("messages", "消息数"),
               help=en_zh("send() calls per round", "每一轮 send() 的次数")),
-        Param("gap", "float", 0.3, 0.0, 2.0, label=en_zh("gap (s)", "发送间隔 (秒)"),
+        Param("gap", "float", 1.0, 0.0, 2.0, label=en_zh("gap (s)", "发送间隔 (秒)"),
               help=en_zh("seconds between two send()s", "两次 send() 之间的秒数")),
         Param("delay", "float", 3.0, 0.0, 10.0, label=en_zh("delay (s)", "延时 (秒)"),
               help=en_zh("seconds the server sleeps before its first recv()",
@@ -97,7 +100,7 @@ _STICKY = Lab(
 
 
 def _typed(id, label, help, line):
-    """A command typed into the playground's terminal, as the student could type it."""
+    """A command typed into the demo process's terminal, as the student could type it."""
     return Action(id, "key", label, help, key=line + "\r")
 
 
@@ -109,7 +112,7 @@ _TCP_STATES = Lab(
                   "一步一步地四次挥手: FIN_WAIT2 和 CLOSE_WAIT、LAST_ACK、TIME_WAIT; 半关闭; EADDRINUSE; "
                   "超出监听队列的 SYN_SENT。"),
     explain=en_zh(
-        "One process (role playground) holds both ends: the client's socket and the server's listening and "
+        "One process (role tcp demo) holds both ends: the client's socket and the server's listening and "
         "connected sockets; each action types one command, and the sockets view shows each state as ss -tan "
         "does. connect: the three-way handshake, both ESTABLISHED. close client: the client closes first "
         "(its FIN and the ACK): the client is FIN_WAIT2, owned by no process; the server's recv() returns "
@@ -123,7 +126,7 @@ _TCP_STATES = Lab(
         "fails with EADDRINUSE; with SO_REUSEADDR it works (端口立即复用). After the client closed first "
         "the TIME_WAIT is on the client's port, and the rebind works anyway. flood: backlog + 3 connect()s "
         "that nobody accepts: backlog + 1 are ESTABLISHED in the listen queue, the others stay SYN_SENT.",
-        "一个进程 (角色 playground) 持有两端: 客户端套接字, 以及服务器的监听套接字和连接套接字; 每个操作输入一条命令, "
+        "一个进程 (角色 TCP 演示进程) 持有两端: 客户端套接字, 以及服务器的监听套接字和连接套接字; 每个操作输入一条命令, "
         "套接字视图像 ss -tan 一样显示每个状态。connect: 三次握手, 两端 ESTABLISHED。关闭客户端: 客户端先关闭 "
         "(主动方发送 FIN, 被动方回复 ACK): 客户端 FIN_WAIT2, 不再属于任何进程; 服务器的 recv() 返回 b\"\", "
         "只要它还没有 close(), 就是 CLOSE_WAIT。关闭服务器: 被动方再发送 FIN, 主动方回复 ACK: 短暂的 LAST_ACK, "

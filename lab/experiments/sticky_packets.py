@@ -114,6 +114,7 @@ def client(port, framing, messages, gap):
                 if framing == "length":
                     data = HEADER.pack(len(data)) + data     # 人为添加消息边界
                 sockfd.send(data)
+                say(f"{me} send() 第 {k} 次: {len(data)} 字节  (send #{k}: {len(data)} bytes)")
             say(f"{me} send() 共 {messages} 次, 关闭连接  ({messages} send() calls, then close)")
         finally:
             sockfd.close()
@@ -144,7 +145,7 @@ def main():
     parser.add_argument("--framing", choices=("none", "length"), default="none",
                         help="none: bare send()s; length: struct.pack('!I', n) before each message")
     parser.add_argument("--messages", type=int, default=5, help="send() calls per round (2 to 20)")
-    parser.add_argument("--gap", type=float, default=0.3, help="seconds between two send()s")
+    parser.add_argument("--gap", type=float, default=1.0, help="seconds between two send()s (0 to 2)")
     parser.add_argument("--delay", type=float, default=3.0, help="seconds the server sleeps before recv()")
     parser.add_argument("--port", type=int, default=0, help="0: the kernel picks a free port")
     args = parser.parse_args()

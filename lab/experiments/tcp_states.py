@@ -188,6 +188,7 @@ class Playground:
             return say("服务器没有连接  (the server has no connection)")
         first = not (self.client_closed or self.server_eof)     # no FIN from the client yet
         unsent = self.queued(self.server, "send")
+        unread = unsent + (self.queued(self.client, "recv") if self.client and not self.client_closed else 0)
         self.server.close()
         self.server_closed = True
         if first:
@@ -195,8 +196,8 @@ class Playground:
             self.client_reads()
             settle(self.client, "ESTABLISHED")
         elif unsent:
-            say(f"服务器后 close(): LAST_ACK, 它的 FIN 排在客户端没有读的 {unsent} 字节后面 "
-                "(its FIN waits behind unread bytes): 等客户端 read")
+            say(f"服务器后 close(): LAST_ACK, 它的 FIN 排在还没发出的 {unsent} 字节后面 (客户端共有 {unread} 字节未读) "
+                f"(its FIN waits behind {unsent} unsent bytes; the client has {unread} unread): 等客户端 read")
         else:
             say("服务器后 close(): FIN → 客户端 (3), 服务器 LAST_ACK, 客户端 ACK (4): "
                 "客户端 TIME_WAIT (先关闭的一方 the side that closed first)")
@@ -345,7 +346,7 @@ def main():
     if not 0 <= args.backlog <= 16:
         parser.error("--backlog must be from 0 to 16")
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    set_role("playground")
+    set_role("tcp demo")
     play = Playground(args.port, args.backlog)
     say(f"listening on {HOST}:{play.port}")
     listening("tcp", f"{HOST}:{play.port}")

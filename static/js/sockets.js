@@ -25,6 +25,11 @@ const EXPLAINED = new Set(['backlog', 'timewait']);   // the first row of these 
 // Live connections first, the leftovers of closed ones last (an HTTP server leaves one per request).
 const RANK = { connected: 0, connecting: 1, backlog: 2, outside: 3, socketpair: 4, halfclosed: 5, closing: 6, timewait: 7 };
 
+function portOf(addr) {
+  const i = (addr || '').lastIndexOf(':');
+  return i < 0 ? null : addr.slice(i + 1);
+}
+
 export class SocketsView {
   constructor(host, store) {
     this.host = host;
@@ -89,15 +94,20 @@ export class SocketsView {
     const id = run.id;
     const conns = run.connections || [];
     const listens = conns.filter((c) => c.kind === 'listen');
-    const rank = (c) => RANK[NOTES[c.note]] ?? 5;
+    // A TIME_WAIT on the server's side holds the listening port (a rebind fails): before the others.
+    const holdsPort = (c) => NOTES[c.note] === 'timewait' && c.server && c.server.status === 'TIME_WAIT';
+    const rank = (c) => (RANK[NOTES[c.note]] ?? 5) - (holdsPort(c) ? 0.5 : 0);
     const sorted = conns.filter((c) => c.kind === 'connection').map((c, i) => [c, i])
       .sort(([a, i], [b, j]) => rank(a) - rank(b) || i - j).map(([c]) => c);
     const hinted = new Set();
+    const listenPorts = new Set(listens.filter((l) => l.proto !== 'unix').map((l) => portOf(l.addr)));
     const pairs = sorted.map((c) => {            // copies: the store's objects stay as they came
       const kind = NOTES[c.note];
       const hint = EXPLAINED.has(kind) && !hinted.has(kind);
       if (hint) hinted.add(kind);
-      return { ...c, hint };
+      // SYN_SENT to a port the run listens on: no server end because the queue is full.
+      const queueFull = kind === 'connecting' && !c.server && listenPorts.has(portOf(c.server_addr));
+      return { ...c, hint, holds: holdsPort(c), queueFull };
     });
     const others = [];
     for (const p of this.store.procs.values()) {
@@ -179,10 +189,11 @@ export class SocketsView {
     const label = kind ? t(`socks.note.${kind}`) : c.note;
     const side = (end, addr) => h('div', { class: 'sk-end' },
       h('div', { class: 'sk-holders' },
-        end === null ? h('span', { class: 'sk-gone' }, t(c.note === 'peer outside the lab' ? 'socks.outside' : 'socks.closed'))
+        end === null ? h('span', { class: 'sk-gone' }, t(c.note === 'peer outside the lab' ? 'socks.outside'
+          : c.queueFull ? 'socks.noAnswer' : 'socks.closed'))
           : end.pid === null ? this.nobody() : this.holders(end, name)),
       h('div', { class: 'sk-addr' }, addr || (c.proto === 'unix' ? t('socks.unnamed') : '')),
-      end ? this.queues(end) : null);
+      end ? this.queues(end, c.proto === 'unix') : null);
     return h('div', { class: `sk-row sk-conn sk-c-${kind || 'other'}`, role: 'listitem', 'data-note': c.note,
       'data-client-pid': c.client?.pid ?? '', 'data-server-pid': c.server?.pid ?? '' },
     h('div', { class: 'sk-state' }, h('span', { class: `sk-note note-${kind || 'other'}`, title: kind ? t(`socks.why.${kind}`) : null }, label),
@@ -190,7 +201,8 @@ export class SocketsView {
     side(c.client, c.client_addr),
     h('span', { class: 'sk-arrow', 'aria-hidden': 'true' }, '⇄'),
     side(c.server, c.server_addr),
-    c.hint ? h('p', { class: 'sk-why' }, t(`socks.hint.${kind}`)) : null);
+    c.hint ? h('p', { class: 'sk-why' }, t(`socks.hint.${kind}`)) : null,
+    c.holds ? h('p', { class: 'sk-why' }, t('socks.holdsPort', { port: portOf(c.server_addr) })) : null);
   }
 
   otherRow(s, name) {
@@ -198,16 +210,16 @@ export class SocketsView {
     return h('div', { class: 'sk-row sk-other', role: 'listitem' },
       h('span', { class: 'sk-proto' }, s.proto),
       h('span', { class: 'sk-addr', title: addr }, addr, s.raddr ? ` → ${s.raddr}` : ''),
-      h('span', { class: 'sk-holders' }, this.who(s.pid, s.fd, name), this.queues(s)),
+      h('span', { class: 'sk-holders' }, this.who(s.pid, s.fd, name), this.queues(s, s.proto === 'unix')),
       h('span', { class: 'sk-status', title: s.status === 'NONE' ? t('socks.unconn') : null }, s.status || '–'));
   }
 
   nobody() { return h('span', { class: 'sk-kernel', title: t('socks.kernelWhy') }, t('socks.kernel')); }
 
   // Bytes waiting at this end, where there are any (ss's Recv-Q and Send-Q).
-  queues(end) {
+  queues(end, unix = false) {
     if (!end.recv_q && !end.send_q) return null;
-    return h('div', { class: 'sk-queues', title: t('socks.queuesWhy') },
+    return h('div', { class: 'sk-queues', title: t(unix ? 'socks.queuesWhyUnix' : 'socks.queuesWhy') },
       t('socks.queues', { r: end.recv_q ?? '–', s: end.send_q ?? '–' }));
   }
 }
