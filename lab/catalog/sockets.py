@@ -138,11 +138,14 @@ def _multiplexed(name, title, summary, how_en, how_zh, actions=()):
             "IO multiplexing (IO多路复用): one process with one thread holds the LISTEN socket and every "
             f"client's ESTABLISHED socket. {how_en} Between events the process sleeps in the kernel, state S; "
             "wchan names where: do_select or do_sys_poll (poll_schedule_timeout on newer kernels) for select "
-            "and poll, ep_poll or do_epoll_wait for epoll. No IO may block here, or every client would wait.",
+            "and poll, ep_poll or do_epoll_wait for epoll. No IO may block here, or every client would wait. "
+            "A client that closes shows as readable (POLLIN/EPOLLIN, its recv() returns b\"\"), not as POLLHUP: "
+            "the kernel sets POLLHUP only once both directions are shut (or after a reset).",
             "IO多路复用: 一个进程、一个线程持有 LISTEN 套接字和每个客户端的 ESTABLISHED 套接字。"
             f"{how_zh}没有事件时进程在内核中睡眠, 状态 S; wchan 显示睡在哪里: select 和 poll 是 do_select 或 "
             "do_sys_poll (较新的内核是 poll_schedule_timeout), epoll 是 ep_poll 或 do_epoll_wait。"
-            "这里任何 IO 都不能阻塞, 否则所有客户端都要等待。"),
+            "这里任何 IO 都不能阻塞, 否则所有客户端都要等待。客户端关闭时表现为可读 (POLLIN/EPOLLIN, 它的 recv() 返回 "
+            "b\"\"), 而不是 POLLHUP: 只有两个方向都关闭 (或连接被重置) 后内核才设置 POLLHUP。"),
         params=(backlog_param(),),
         actions=(add_client("tcp_client", *TCP_ENDPOINT), CLOSE_CLIENT, *actions),
         processes=one,
