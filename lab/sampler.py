@@ -52,11 +52,12 @@ class Sampler:
 
         One walk down from lab init: each process is read once (its children
         come from the same sample's thread count), and the /proc/net tables
-        are read only if some lab process turns out to hold a socket.  Links
-        add little: the fd table is read for the sockets anyway, maps only when
-        a mapping may have changed, a Unix socket's peer is asked of the kernel
-        once, and a run's links are joined again only when what its processes
-        hold has changed (docs/performance.md)."""
+        are read only if some lab process turns out to hold a socket; the lab's
+        Unix sockets' peers and queues are asked of sock_diag (a query each, or
+        one dump for many).  Links add little: the fd table is read for the
+        sockets anyway, maps only when a mapping may have changed, and a run's
+        links are joined again only when what its processes hold has changed
+        (docs/performance.md)."""
         objs = {}
         table = socktable.SocketTable()      # reads a /proc/net table only when asked
         todo = [(self.launcher_pid, None)]     # (pid, its run; _ADOPTED: look it up)
