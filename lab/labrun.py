@@ -78,6 +78,7 @@ class Run:
         self.events_skip = False    # dropping an overlong line until its newline
         self.missed_tail = bytearray()   # terminal output while the app was behind (its end)
         self.missed_bytes = 0
+        self.helper_stdin = {}      # helper pid -> the write end of its stdin pipe (typing into it)
         fds, self.scratch = [], None
         try:
             self.master, self.slave = os.openpty()      # master: ours; slave: kept for helpers
@@ -106,16 +107,47 @@ class Run:
         return env
 
     def start_helper(self, argv):
-        """A helper (a client, say) on the run's terminal, in a session of its own."""
+        """A helper (a client, say) printing on the run's terminal, in a session of
+        its own.  The keyboard is the run's foreground program's, so the helper's
+        stdin is a pipe of its own instead: the dashboard types into it
+        (write_helper), and a program asking isatty(0) knows it is not at a
+        keyboard."""
         events_w = os.open(f"/proc/self/fd/{self.events}", os.O_WRONLY)
+        stdin_r = stdin_w = None
         try:
-            return self._start(argv, events_w, owns_terminal=False)
+            stdin_r, stdin_w = os.pipe()
+            pid = self._start(argv, events_w, owns_terminal=False, stdin=stdin_r)
         except BaseException as exc:
+            if stdin_w is not None:
+                os.close(stdin_w)
             raise _refused(exc)
         finally:
             os.close(events_w)
+            if stdin_r is not None:
+                os.close(stdin_r)
+        os.set_blocking(stdin_w, False)
+        self.helper_stdin[pid] = stdin_w
+        return pid
 
-    def _start(self, argv, events_w, owns_terminal):
+    def write_helper(self, pid, data):
+        """Bytes written to a helper's stdin now (never waits); None if it has none."""
+        fd = self.helper_stdin.get(pid)
+        if fd is None:
+            return None
+        try:
+            return os.write(fd, data)
+        except BlockingIOError:
+            return 0
+        except BrokenPipeError:             # nobody reads it any more
+            self.helper_gone(pid)
+            return None
+
+    def helper_gone(self, pid):
+        fd = self.helper_stdin.pop(pid, None)
+        if fd is not None:
+            os.close(fd)
+
+    def _start(self, argv, events_w, owns_terminal, stdin=None):
         env = self.env()
         pid = os.fork()
         if pid == 0:
@@ -124,7 +156,7 @@ class Run:
                 if owns_terminal:
                     fcntl.ioctl(self.slave, termios.TIOCSCTTY, 0)
                 for fd in (0, 1, 2):
-                    os.dup2(self.slave, fd)
+                    os.dup2(self.slave if fd or stdin is None else stdin, fd)
                 os.dup2(events_w, EVENTS_FD)
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
                     signal.signal(sig, signal.SIG_DFL)
@@ -181,6 +213,7 @@ class Run:
         return events
 
     def close(self):
-        for fd in (self.master, self.slave, self.events):
+        for fd in (self.master, self.slave, self.events, *self.helper_stdin.values()):
             os.close(fd)
+        self.helper_stdin.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)   # a SIGKILLed server's socket file too

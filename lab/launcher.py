@@ -179,14 +179,21 @@ class Launcher:
                   else {"code": "stopped"})
 
     def op_write(self, msg):
-        """Type into a run's terminal.  Nothing waits: what the terminal cannot
-        take now (its input buffer is full) is refused, saying how much went in."""
+        """Type into a run's terminal, or with "pid" into one of its helpers' stdin.
+        Nothing waits: what the terminal (or pipe) cannot take now is refused,
+        saying how much went in."""
         run = self.live_run(msg)
         data = base64.b64decode(msg["data"])
-        try:
-            written = os.write(run.master, data)
-        except BlockingIOError:
-            written = 0
+        pid = msg.get("pid")
+        if pid is not None:
+            written = run.write_helper(pid, data) if isinstance(pid, int) else None
+            if written is None:
+                raise Refused("no_helper", run=run.id, pid=pid)
+        else:
+            try:
+                written = os.write(run.master, data)
+            except BlockingIOError:
+                written = 0
         if written < len(data):
             raise Refused("terminal_full", run=run.id, written=written, size=len(data))
         return {"written": written}
@@ -320,6 +327,7 @@ class Launcher:
             self.dying.pop(pid, None)
             if run is not None:
                 run.view.forget(pid)
+                run.helper_gone(pid)
             closed = stopping and pid == run.session
             if run is not None and pid == run.root and run.root_exit is None:
                 run.root_exit = exit_fields(status)    # its session died first (killed): we tell

@@ -61,6 +61,7 @@ REFUSALS = {
     "total_cap": (409, "the lab has {processes} processes: {adds} more would pass the total cap of {cap}"),
     "no_run": (404, "no running run {run!r}"),
     "terminal_full": (409, "run {run}'s terminal input is full: {written} of {size} bytes were delivered"),
+    "no_helper": (404, "{pid} is not a helper of run {run} that reads its stdin (only what add client started is)"),
     "os_error": (503, "lab init could not start it: {error} ({errno})"),
     "bad_request": (503, "lab init refused the request: {error}"),
 }
@@ -494,10 +495,12 @@ class Supervisor:
             raise RunError(f"no running run {run_id!r}", 404)
         return run
 
-    def write(self, run_id, data):
-        """Type into a run's terminal; RunError (409) if it could not take it all."""
+    def write(self, run_id, data, pid=None):
+        """Type into a run's terminal, or into the stdin of its helper `pid`;
+        RunError (409) if it could not take it all."""
         self._live(run_id)
-        return self._request("write", run=run_id, data=base64.b64encode(data).decode())["written"]
+        extra = {} if pid is None else {"pid": pid}
+        return self._request("write", run=run_id, data=base64.b64encode(data).decode(), **extra)["written"]
 
     def spawn(self, run_id, argv, processes=1):
         """Start a helper in a run; RunError (409) if the caps leave no room for

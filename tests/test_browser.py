@@ -487,3 +487,31 @@ def test_the_pipe_between_producer_and_consumer_and_the_threads_of_a_process(liv
         shot(page, "links-2-threads-and-memory")
     finally:
         stop_everything(server)
+
+
+def test_typing_into_a_chat_members_stdin_from_its_details(live_server, open_page):
+    server = live_server()
+    page = open_page(server)
+    try:
+        start_from_labs_panel(page, "chat_room")
+        expect(node(page, "server")).to_have_count(1)
+        page.click("#runbar [data-action=add_client]")
+        expect(node(page, "client")).to_have_count(1)
+        page.click("#runbar [data-action=add_client]")
+        expect(node(page, "client")).to_have_count(2)
+        first = node(page, "client").first
+        member = int(first.get_attribute("data-pid"))
+        first.click()
+        box = page.locator(".stdin-box")
+        expect(box).to_be_visible()
+        box.locator("input").fill("同学们好")
+        box.locator("input").press("Enter")
+        # the room relays it: the other member prints it on the run's terminal
+        terminal = page.locator("#terminal .xterm-host:not([hidden]) .xterm-rows")
+        expect(terminal).to_contain_text("说: 同学们好")
+        assert os.path.exists(f"/proc/{member}/fd/0")
+        shot(page, "stdin-1-chat-member-typed")
+        node(page, "server").click()                 # the run's own program: its keyboard is the terminal
+        expect(box).to_be_hidden()
+    finally:
+        stop_everything(server)

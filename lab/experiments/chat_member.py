@@ -47,7 +47,9 @@ dashboard's "add client", ``&``, stdin not a terminal) it takes the first
 free name of a list (小明, 小红, ...: the refusals show in the server's
 log), or --name, and says a line every --every seconds.  Under the
 dashboard a member shares the run's terminal with the server but is not its
-foreground job (the keyboard is the admin's), so it always talks by itself.
+foreground job (the keyboard is the admin's): its stdin is a pipe of its own
+the dashboard types into (the details of the member, "type into its stdin"),
+and it says each line typed there at once, besides its own now and then.
 
 Leaving: SIGTERM (the dashboard's "close client", ``kill PID``) or Ctrl-C
 makes the sending child send ``Q name``; the server tells the others "name
@@ -66,8 +68,10 @@ text to one line, so no member can pass for 管理员.
 """
 import argparse
 import os
+import select
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -133,15 +137,26 @@ def send_msg(s, server, name, typing, every, count):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         set_role("client sender")
         say(f"{me} 发送进程: 同一个套接字 fd {s.fileno()}  (the child sends)")
+        # Under the dashboard stdin is a pipe the dashboard types into: a line that comes
+        # is said at once, else an automatic one every `every` seconds.
+        piped = not typing and stat.S_ISFIFO(os.fstat(0).st_mode)
+        lines, rest = [], b""       # what was typed, read with os.read (no buffer select cannot see)
         while not count or n < count:
             if typing:
                 text = input("发言: ").strip()
                 if text in ("", "quit"):
                     break
             else:
-                if n:
+                if piped and not lines and select.select([0], [], [], every if n else 0)[0]:
+                    data = os.read(0, 4096)
+                    piped = bool(data)            # b"": nobody types any more
+                    *got, rest = (rest + data).split(b"\n")
+                    lines += [line.decode(errors="replace").strip() for line in got if line.strip()]
+                    if not lines:
+                        continue
+                elif n and not piped and not lines:
                     time.sleep(every)
-                text = LINES[n % len(LINES)].format(name=name)
+                text = lines.pop(0) if lines else LINES[n % len(LINES)].format(name=name)
             n += 1
             s.sendto(f"C {name} {text}".encode(), server)
             say(f"{me} 发言 (sent): {text}")

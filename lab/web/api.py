@@ -163,10 +163,14 @@ def terminal_read(run_id):
 
 @bp.post("/runs/<run_id>/terminal")
 def terminal_write(run_id):
-    """{"data": "text typed"} or {"key": "ctrl_c" | "ctrl_backslash" | "ctrl_z" | "ctrl_d" | "enter"}."""
+    """{"data": "text typed"} or {"key": "ctrl_c" | "ctrl_backslash" | "ctrl_z" | "ctrl_d" | "enter"};
+    with "pid", into the stdin of that helper of the run (a client "add client" started)."""
     check_control()
     run = _run_or_404(run_id)
     body = json_body()
+    pid = body.get("pid")
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 1 << 22):
+        raise ApiError(400, "pid must be the pid of one of the run's helpers", {"param": "pid"})
     if "key" in body:
         key = body["key"]
         if not isinstance(key, str) or key not in KEYS:
@@ -182,10 +186,11 @@ def terminal_write(run_id):
                        {"keys": list(KEYS)})
     if run.state == "ended":         # checked before anything is told
         raise ApiError(404, f"no running run {run_id!r}")
+    where = f"{pid} stdin" if pid is not None else "terminal"
     with acting("key" if "key" in body else "input",
-                f"run {run_id} terminal: {body.get('key') or repr(body['data'])}", run=run_id, pid=None):
-        written = engine().supervisor.write(run_id, data)
-    return jsonify({"run": run_id, "written": written})
+                f"run {run_id} {where}: {body.get('key') or repr(body['data'])}", run=run_id, pid=pid):
+        written = engine().supervisor.write(run_id, data, pid=pid)
+    return jsonify({"run": run_id, "written": written, **({"pid": pid} if pid is not None else {})})
 
 
 @bp.post("/runs/<run_id>/actions/<action_id>")

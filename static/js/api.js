@@ -43,6 +43,7 @@ export const api = {
   reset: () => call('POST', '/api/reset'),
   terminal: (run) => call('GET', `/api/runs/${encodeURIComponent(run)}/terminal`),
   type: (run, data) => call('POST', `/api/runs/${encodeURIComponent(run)}/terminal`, { data }),
+  typeInto: (run, pid, data) => call('POST', `/api/runs/${encodeURIComponent(run)}/terminal`, { pid, data }),
   key: (run, key) => call('POST', `/api/runs/${encodeURIComponent(run)}/terminal`, { key }),
   action: (run, id) => call('POST', `/api/runs/${encodeURIComponent(run)}/actions/${encodeURIComponent(id)}`),
   signal: (pid, signal, target) => call('POST', `/api/processes/${pid}/signal`, { signal, target }),

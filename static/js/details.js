@@ -11,6 +11,7 @@ import { Controls } from './controls.js';
 import { ThreadList } from './threads.js';
 import { linkList } from './linklist.js';
 import { MemoryPanel } from './memory.js';
+import { StdinBox } from './stdinbox.js';
 
 export class DetailsView {
   constructor(host, store) {
@@ -18,13 +19,14 @@ export class DetailsView {
     this.store = store;
     this.controls = new Controls(store);
     this.threads = new ThreadList();
+    this.stdin = new StdinBox(store);
     this.memory = new MemoryPanel(() => { this.lastSig = null; this.render(); });
     this.head = h('div', { class: 'det-head' });
     this.body = h('div', { class: 'det-body' });
     this.showRealtime = false;
     this.lastSig = null;
     this.watchHint = h('p', { class: 'watch-hint only-watch' });
-    fill(host, this.head, this.watchHint, this.controls.el, this.body);
+    fill(host, this.head, this.watchHint, this.controls.el, this.stdin.el, this.body);
     const refresh = () => this.render();
     store.on('select', refresh);
     store.on('procs', refresh);
@@ -38,6 +40,7 @@ export class DetailsView {
     const store = this.store;
     const pid = store.selectedPid;
     const obj = pid === null ? null : store.proc(pid);
+    this.stdin.setTarget(obj);
     if (!obj) {
       this.controls.el.hidden = true;
       this.controls.obj = null;
