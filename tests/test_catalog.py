@@ -203,3 +203,13 @@ def test_to_json(name):
     for a, src in zip(data["actions"], lab.actions):
         assert set(a) >= {"id", "kind", "label", "help", "role", "signal", "key", "argv"}
         assert a["id"] == src.id
+
+
+def test_a_spawn_actions_processes_can_follow_the_labs_parameters():
+    from lab import catalog
+    lab = catalog.get("socketserver_server")
+    add = next(a for a in lab.actions if a.id == "add_client")
+    assert [catalog.adds(lab, add, {"kind": k}) for k in ("forking", "threading", "udp")] == [2, 1, 1]
+    assert catalog.to_json(lab)["actions"][0]["adds"] is None          # the run's parameters decide
+    tcp = catalog.get("tcp_fork_server")
+    assert catalog.adds(tcp, next(a for a in tcp.actions if a.id == "add_client"), {}) == 2

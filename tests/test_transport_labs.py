@@ -149,6 +149,26 @@ def test_sticky_packets_recv_q_grows_and_the_sends_are_glued(lab):
     lab.stop(rid)
 
 
+def test_sticky_packets_add_client_forks_one_more_that_waits_its_turn(lab):
+    rid, server, endpoint = lab.start("sticky_packets", framing="length", messages=2, gap=0, delay=2.0)
+    first = wait_until(lambda: [pid for pid, p in lab.processes(rid).items() if p["role"] == "client"])[0]
+    assert lab.client.post(f"/api/runs/{rid}/actions/add_client").status_code == 200
+    second = wait_until(lambda: [pid for pid, p in lab.processes(rid).items()
+                                 if p["role"] == "client" and pid != first])[0]
+    assert lab.processes(rid)[second]["ppid"] == server
+    # once it has sent and closed its own socket, it holds none: none of the server's either
+    # (the listening one, the one being served), which a forked child would keep unless it closes them
+    wait_until(lambda: lab.said(rid, "等待 SIGUSR1 再发一轮", second), timeout=10)
+    lab.engine.hub.sample_now()
+    assert lab.processes(rid)[second]["sockets"] == []
+    # the iterative server takes it once the first is done: two rounds served, whole messages each
+    wait_until(lambda: len(lab.said(rid, "共收到 2 条完整的消息", server)) >= 2, timeout=15)
+    for _ in range(3):
+        assert lab.client.post(f"/api/runs/{rid}/actions/add_client").status_code == 200
+    wait_until(lambda: lab.said(rid, "不再添加", server), timeout=5)       # at most four
+    assert len([p for p in lab.processes(rid).values() if p["role"] == "client"]) == 4
+
+
 def test_sticky_packets_in_a_terminal(run):
     for framing in ("none", "length"):
         r = run("sticky_packets", "--framing", framing, "--messages", 5, "--gap", 0, "--delay", 0.5)

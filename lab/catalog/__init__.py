@@ -91,7 +91,13 @@ def _param_json(p):
 
 def _action_json(a):
     return {"id": a.id, "kind": a.kind, "label": dict(a.label), "help": dict(a.help), "role": a.role,
-            "signal": a.signal, "key": a.key, "argv": list(a.argv), "pick": a.pick, "adds": a.adds}
+            "signal": a.signal, "key": a.key, "argv": list(a.argv), "pick": a.pick,
+            "adds": None if callable(a.adds) else a.adds}     # None: the run's parameters decide
+
+
+def adds(lab, action, params):
+    """How many processes a spawn action brings into a run started with `params`."""
+    return action.adds(parse_params(lab, params)) if callable(action.adds) else action.adds
 
 
 def to_json(lab):

@@ -38,11 +38,11 @@ _SOCKETSERVER = Lab(
                              "client) or UDPServer (one socket)",
                              "ForkingTCPServer (每个客户端一个进程)、ThreadingTCPServer (每个客户端一个线程) "
                              "或 UDPServer (一个套接字)")),),
-    # adds=2: with kind=forking a client brings its child too (the other kinds add one: the cap
-    # counts one more than comes for a few seconds, never less)
+    # with kind=forking a client brings its child too; threading and udp serve it in the server
     actions=(add_client("socketserver_client", *TCP_ENDPOINT,
                         what=en_zh("a client (TCP or UDP, as the server speaks)",
-                                   "一个客户端 (TCP 或 UDP, 与服务器一致)"), adds=2),
+                                   "一个客户端 (TCP 或 UDP, 与服务器一致)"),
+                        adds=lambda p: 2 if p["kind"] == "forking" else 1),
              CLOSE_CLIENT),
     processes=one,
 )

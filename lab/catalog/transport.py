@@ -89,12 +89,17 @@ _STICKY = Lab(
                          "服务器第一次 recv() 之前睡眠的秒数")),
     ),
     actions=(
+        signal_action("add_client", en_zh("add client", "添加客户端"),
+                      en_zh("SIGUSR2 to the server: it forks one more client (at most four); the server is "
+                            "iterative, so its bytes wait until the current one is done",
+                            "给服务器发 SIGUSR2: 它再 fork 一个客户端 (最多四个); 服务器是循环服务器, 新客户端的数据"
+                            "要等当前客户端处理完"), "server", "SIGUSR2"),
         signal_action("send_again", en_zh("send again", "再发一轮"),
                       en_zh("SIGUSR1 to the client: a new connection and another round of send()s",
                             "给客户端发 SIGUSR1: 新的连接, 再一轮 send()"), "client", "SIGUSR1"),
         CLOSE_CLIENT,
     ),
-    processes=lambda p: 2,
+    processes=lambda p: 2,      # the server and its first client; "add client" forks at most three more
 )
 
 

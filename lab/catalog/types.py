@@ -28,8 +28,9 @@ class Action:
                                   # "{host}", "{port}", "{path}", "{address}" are filled in from
                                   # the endpoint the run's server announced (report.listening)
     pick: str = "all"             # "signal": "all" processes with the role, or one: "newest", "oldest"
-    adds: int = 1                 # "spawn": processes it brings into the run (a forking
-                                  # server's child per client too), checked against the caps
+    adds: object = 1              # "spawn": processes it brings into the run (a forking
+                                  # server's child per client too), checked against the caps;
+                                  # an int, or params -> int where the lab's parameters decide
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ r"""chat_room: the notes' UDP chat room (聊天室, 类似QQ群聊), the server.
     $ python -m lab.experiments.chat_room --port 8888
     listening on 127.0.0.1:8888
     服务器[25062] 聊天室开始, 管理员进程 25063 读终端  (the room is open; the admin child reads the terminal)
-    管理员消息: 服务器 recvfrom ('127.0.0.1', 44890): L 小明
+    管理员[25063] 在这个终端输入一行, 回车: 所有人收到 "管理员 说: ..."  (type a line here and press Enter: everyone gets it)
+    服务器 recvfrom ('127.0.0.1', 44890): L 小明
     服务器 小明 进入了聊天室, 通知其他 0 人, 现在 1 人  (joined from ('127.0.0.1', 44890); the others are told)
     服务器 recvfrom ('127.0.0.1', 44890): C 小明 大家好, 我是小明
     服务器 转发 (relayed) 小明 说: 大家好, 我是小明  → 0 人
@@ -14,7 +15,7 @@ r"""chat_room: the notes' UDP chat room (聊天室, 类似QQ群聊), the server.
     服务器 recvfrom ('127.0.0.1', 33700): C 小红 你好
     服务器 转发 (relayed) 小红 说: 你好  → 1 人
     大家好                                    (typed: the admin speaks)
-    管理员消息: 服务器 recvfrom ('127.0.0.1', 8888): C 管理员 大家好
+    服务器 recvfrom ('127.0.0.1', 8888): C 管理员 大家好
     服务器 转发 (relayed) 管理员 说: 大家好  → 2 人
     服务器 recvfrom ('127.0.0.1', 33700): Q 小红
     服务器 小红 退出了聊天室, 还有 1 人  (left; the others are told)
@@ -157,9 +158,14 @@ def do_request(s):
 def do_admin(s, addr):
     """The child: the admin types, the room hears it as 管理员 说: ..."""
     set_role("admin")
+    # The prompt once, on a line of its own: the room's lines keep coming while the admin
+    # types, and a prompt left at the end of the last line would be glued to the next one.
+    if os.isatty(0):
+        say(f"管理员[{os.getpid()}] 在这个终端输入一行, 回车: 所有人收到 \"管理员 说: ...\"  "
+            "(type a line here and press Enter: everyone gets it)")
     try:
         while True:
-            text = input("管理员消息: " if os.isatty(0) else "").strip()
+            text = input().strip()
             if text:
                 s.sendto(f"C {ADMIN} {text}".encode(), addr)
     except EOFError:

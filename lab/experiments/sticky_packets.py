@@ -40,7 +40,9 @@ server reads:
                      as many messages as send()s, each whole.
 
 The client then closes; the server's recv() returns b"" and it waits for the
-next round.  SIGUSR1 to the client sends another round, SIGTERM closes it.
+next round.  SIGUSR1 to the client sends another round, SIGTERM closes it;
+SIGUSR2 to the server forks one more client (at most four): this server is
+iterative, so the new one's bytes wait in the listen queue until it is free.
 """
 import argparse
 import os
@@ -52,6 +54,9 @@ import time
 from lab.report import listening, say, set_role
 
 HEADER = struct.Struct("!I")        # the length prefix: an unsigned 4-byte int, network byte order
+MAX_CLIENTS = 4                     # the first and at most three more (SIGUSR2: "add client")
+clients = []                        # pids of the clients this server forked
+serving = None                      # the connection being served: a new client must not hold it
 
 
 def recv_exact(connfd, n):
@@ -67,6 +72,8 @@ def recv_exact(connfd, n):
 
 def serve(connfd, addr, framing, delay):
     """One round: sleep first (the data piles up in Recv-Q), then read until the client closes."""
+    global serving
+    serving = connfd
     me = f"服务器[{os.getpid()}]"
     say(f"{me} 客户端 {addr} 已连接; 先睡 {delay:g} 秒再 recv(), 数据留在接收缓冲区 "
         f"(sleeping {delay:g} s before recv(): watch Recv-Q grow)")
@@ -92,7 +99,46 @@ def serve(connfd, addr, framing, delay):
             messages += 1
             say(f"{me} 消息 {messages}: 长度 {n} 字节 (struct.unpack('!I')), 内容 (body): {body.decode(errors='replace')}")
         say(f"{me} 客户端关闭了连接: 共收到 {messages} 条完整的消息 ({messages} whole messages)")
+    serving = None
     connfd.close()
+
+
+def fork_client(sockfd, args):
+    """A client, forked by the server: it keeps none of the server's sockets."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for sig in (signal.SIGCHLD, signal.SIGUSR2):
+                signal.signal(sig, signal.SIG_DFL)
+            sockfd.close()              # the child closes what it does not use, as the notes say
+            if serving is not None:
+                serving.close()
+            client(args.port_now, args.framing, args.messages, args.gap)
+        finally:
+            os._exit(0)
+    clients.append(pid)
+    return pid
+
+
+def add_client(sockfd, args):
+    """SIGUSR2: one more client; an iterative server takes it when the current one has gone."""
+    def handler(sig, frame):
+        alive = [pid for pid in clients if _alive(pid)]
+        if len(alive) >= MAX_CLIENTS:
+            say(f"服务器[{os.getpid()}] 已有 {len(alive)} 个客户端, 不再添加  (at most {MAX_CLIENTS})")
+            return
+        pid = fork_client(sockfd, args)
+        say(f"服务器[{os.getpid()}] 再 fork 一个客户端 {pid}: 它的数据在监听队列里等待  "
+            f"(another client: it waits in the listen queue until this iterative server is free)")
+    return handler
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def client(port, framing, messages, gap):
@@ -172,27 +218,24 @@ def main():
         + ("直接 send(), 没有消息边界 (no message boundaries)" if args.framing == "none"
            else "每条消息前加 struct.pack('!I', n) 长度 (a length prefix)"))
     signal.signal(signal.SIGCHLD, reap)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            sockfd.close()
-            client(port, args.framing, args.messages, args.gap)
-        finally:
-            os._exit(0)
+    args.port_now = port
+    fork_client(sockfd, args)
     signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGUSR2, add_client(sockfd, args))
     try:
         while True:
             connfd, addr = sockfd.accept()
             serve(connfd, addr, args.framing, args.delay)
     finally:
         sockfd.close()
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        try:
-            os.kill(pid, signal.SIGTERM)      # the client goes with the server
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        for pid in clients:                   # the clients go with the server
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def action(run_id, action_id):
         argv = _fill_endpoint(run, act.argv)
         with acting("action", f"{act.label.get('en', action_id)}: a helper in run {run_id}",
                     pid=None, **told):
-            pid = sup.spawn(run_id, argv, processes=act.adds)
+            pid = sup.spawn(run_id, argv, processes=catalog.adds(lab, act, run.params))
         return jsonify({"action": action_id, "kind": "spawn", "pid": pid})
     signum, name = signals.parse(act.signal)
     sent, role = [], act.role.rstrip("*")
