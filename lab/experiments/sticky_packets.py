@@ -1,25 +1,32 @@
 """sticky_packets: tcp粘包 — several send()s, one recv() — and the fix, a struct length prefix.
 
-    $ python -m lab.experiments.sticky_packets --framing none --messages 4 --delay 2 --port 9998
+    $ python -m lab.experiments.sticky_packets --framing none --messages 4 --delay 2 --gap 0.3 --port 9998
     listening on 127.0.0.1:9998
-    服务器[22375] framing=none: 直接 send(), 没有消息边界 (no message boundaries)
-    服务器[22375] 客户端 ('127.0.0.1', 43388) 已连接; 先睡 2 秒再 recv(), 数据留在接收缓冲区 (sleeping 2 s before recv(): watch Recv-Q grow)
-    客户端[22376] send() 共 4 次, 关闭连接  (4 send() calls, then close)
-    客户端[22376] 等待 SIGUSR1 再发一轮  (SIGUSR1: another round)
-    服务器[22375] recv() 第 1 次 (recv #1) 52 字节: 第1条消息第2条消息第3条消息第4条消息
-    服务器[22375] 客户端关闭了连接: recv() 共 1 次得到数据 (1 recv() calls with data)
+    服务器[24952] framing=none: 直接 send(), 没有消息边界 (no message boundaries)
+    客户端[24953] send() 第 1 次: 13 字节  (send #1: 13 bytes)
+    服务器[24952] 客户端 ('127.0.0.1', 40980) 已连接; 先睡 2 秒再 recv(), 数据留在接收缓冲区 (sleeping 2 s before recv(): watch Recv-Q grow)
+    客户端[24953] send() 第 2 次: 13 字节  (send #2: 13 bytes)
+    客户端[24953] send() 第 3 次: 13 字节  (send #3: 13 bytes)
+    客户端[24953] send() 第 4 次: 13 字节  (send #4: 13 bytes)
+    客户端[24953] send() 共 4 次, 关闭连接  (4 send() calls, then close)
+    客户端[24953] 等待 SIGUSR1 再发一轮  (SIGUSR1: another round)
+    服务器[24952] recv() 第 1 次 (recv #1) 52 字节: 第1条消息第2条消息第3条消息第4条消息
+    服务器[24952] 客户端关闭了连接: recv() 共 1 次得到数据 (1 recv() calls with data)
     ^C
 
     $ python -m lab.experiments.sticky_packets --framing length --messages 3 --delay 1 --gap 0.1 --port 9998
     listening on 127.0.0.1:9998
-    服务器[22402] framing=length: 每条消息前加 struct.pack('!I', n) 长度 (a length prefix)
-    服务器[22402] 客户端 ('127.0.0.1', 48486) 已连接; 先睡 1 秒再 recv(), 数据留在接收缓冲区 (sleeping 1 s before recv(): watch Recv-Q grow)
-    客户端[22403] send() 共 3 次, 关闭连接  (3 send() calls, then close)
-    客户端[22403] 等待 SIGUSR1 再发一轮  (SIGUSR1: another round)
-    服务器[22402] 消息 1: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第1条消息
-    服务器[22402] 消息 2: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第2条消息
-    服务器[22402] 消息 3: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第3条消息
-    服务器[22402] 客户端关闭了连接: 共收到 3 条完整的消息 (3 whole messages)
+    服务器[25013] framing=length: 每条消息前加 struct.pack('!I', n) 长度 (a length prefix)
+    客户端[25014] send() 第 1 次: 17 字节  (send #1: 17 bytes)
+    服务器[25013] 客户端 ('127.0.0.1', 47708) 已连接; 先睡 1 秒再 recv(), 数据留在接收缓冲区 (sleeping 1 s before recv(): watch Recv-Q grow)
+    客户端[25014] send() 第 2 次: 17 字节  (send #2: 17 bytes)
+    客户端[25014] send() 第 3 次: 17 字节  (send #3: 17 bytes)
+    客户端[25014] send() 共 3 次, 关闭连接  (3 send() calls, then close)
+    客户端[25014] 等待 SIGUSR1 再发一轮  (SIGUSR1: another round)
+    服务器[25013] 消息 1: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第1条消息
+    服务器[25013] 消息 2: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第2条消息
+    服务器[25013] 消息 3: 长度 13 字节 (struct.unpack('!I')), 内容 (body): 第3条消息
+    服务器[25013] 客户端关闭了连接: 共收到 3 条完整的消息 (3 whole messages)
     ^C
 
 The notes: "tcp以字节流方式传输, 没有消息边界, 多次发送的消息被一次接收" and the
@@ -103,7 +110,7 @@ def serve(connfd, addr, framing, delay):
     connfd.close()
 
 
-def fork_client(sockfd, args):
+def fork_client(sockfd, port, args):
     """A client, forked by the server: it keeps none of the server's sockets."""
     pid = os.fork()
     if pid == 0:
@@ -113,21 +120,21 @@ def fork_client(sockfd, args):
             sockfd.close()              # the child closes what it does not use, as the notes say
             if serving is not None:
                 serving.close()
-            client(args.port_now, args.framing, args.messages, args.gap)
+            client(port, args.framing, args.messages, args.gap)
         finally:
             os._exit(0)
     clients.append(pid)
     return pid
 
 
-def add_client(sockfd, args):
+def add_client(sockfd, port, args):
     """SIGUSR2: one more client; an iterative server takes it when the current one has gone."""
     def handler(sig, frame):
         alive = [pid for pid in clients if _alive(pid)]
         if len(alive) >= MAX_CLIENTS:
             say(f"服务器[{os.getpid()}] 已有 {len(alive)} 个客户端, 不再添加  (at most {MAX_CLIENTS})")
             return
-        pid = fork_client(sockfd, args)
+        pid = fork_client(sockfd, port, args)
         say(f"服务器[{os.getpid()}] 再 fork 一个客户端 {pid}: 它的数据在监听队列里等待  "
             f"(another client: it waits in the listen queue until this iterative server is free)")
     return handler
@@ -218,10 +225,9 @@ def main():
         + ("直接 send(), 没有消息边界 (no message boundaries)" if args.framing == "none"
            else "每条消息前加 struct.pack('!I', n) 长度 (a length prefix)"))
     signal.signal(signal.SIGCHLD, reap)
-    args.port_now = port
-    fork_client(sockfd, args)
+    fork_client(sockfd, port, args)
     signal.signal(signal.SIGTERM, leave)
-    signal.signal(signal.SIGUSR2, add_client(sockfd, args))
+    signal.signal(signal.SIGUSR2, add_client(sockfd, port, args))
     try:
         while True:
             connfd, addr = sockfd.accept()

@@ -3,16 +3,15 @@
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
+import { TELLING } from './tree-links.js';
 
 const MODE = { r: 'link.reads', w: 'link.writes', rw: 'link.readsWrites' };
 
-// The most telling first: after fork() a child holds all its parent's pipes (multiprocessing's
-// own to each child among them), so pipes come last; each kind is explained once.
-const ORDER = ['unix', 'shm', 'sem', 'pipe'];
+// The most telling first (pipes, which every child inherits, last); each kind explained once.
 
 export function linkList(run, pid, pidLink) {
   const mine = (run && run.links || []).filter((l) => l.ends.some((e) => e.pid === pid))
-    .sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
+    .sort((a, b) => TELLING.indexOf(a.kind) - TELLING.indexOf(b.kind));
   if (!mine.length) return h('p', { class: 'muted' }, t('link.none'));
   const told = new Set();
   const endText = (e) => [

@@ -5,13 +5,13 @@
 // what (on its own box, so no label covers another node).  Pure pairing (linkPairs)
 // plus a layer the tree owns and hands its layout to.
 
-import { svg, clear } from './dom.js';
+import { svg } from './dom.js';
 import { t } from './i18n.js';
 import { GEO } from './tree-layout.js';
 
-// A pair's colour: its most telling object.  Pipes come last: after fork() every child
-// holds the pipes its parent had, multiprocessing's own to each child among them.
-const COLOUR = ['unix', 'shm', 'sem', 'pipe'];
+// The kinds, most telling first (a pair's colour, the details' order).  Pipes come last:
+// after fork() every child holds the pipes its parent had, multiprocessing's own among them.
+export const TELLING = ['unix', 'shm', 'sem', 'pipe'];
 const CLIQUE = 4;      // shared memory held by up to this many: every pair; more: a star
 
 // links: a run's `links` -> [{a, b, kinds: {pipe: 1, sem: 2}, forward, backward, ids: [...]}],
@@ -61,7 +61,7 @@ export function linkPairs(links) {
 // own, per child, too), so counts say more about inheritance than about the lesson;
 // the tooltip and the details list every object.
 export function pairLabel(p) {
-  return COLOUR.filter((k) => p.kinds[k]).map((k) => t(`link.${k}`)).join(' · ');
+  return TELLING.filter((k) => p.kinds[k]).map((k) => t(`link.${k}`)).join(' · ');
 }
 
 // How much room right of the tree the curves need (nodes one above the other in the
@@ -110,7 +110,7 @@ export class LinkLayer {
       this.g.append(el.g);
       this.gTop.append(el.top);
     }
-    const cls = `link link-${COLOUR.find((k) => p.kinds[k])}${mine ? ' link-mine' : ''}`;
+    const cls = `link link-${TELLING.find((k) => p.kinds[k])}${mine ? ' link-mine' : ''}`;
     el.g.setAttribute('class', cls);
     el.top.setAttribute('class', cls);
     el.g.dataset.pair = p.key;
@@ -157,7 +157,7 @@ export class LinkLayer {
     const text = pairLabel(p);
     const big = document.body.classList.contains('projector');     // 12 px there, 10.5 here
     const w = [...text].reduce((s, ch) => s + (/[\u2e80-\uffff]/.test(ch) ? (big ? 13 : 11) : (big ? 7 : 6.2)), 0) + 12;
-    b.g.setAttribute('class', `link-badge link-${COLOUR.find((k) => p.kinds[k])}`);
+    b.g.setAttribute('class', `link-badge link-${TELLING.find((k) => p.kinds[k])}`);
     b.g.dataset.pid = n.pid;
     b.g.style.transform = `translate(${n.x + 12}px, ${n.y - 8}px)`;     // top left; tags sit top right
     b.bg.setAttribute('width', w);
@@ -165,6 +165,4 @@ export class LinkLayer {
     b.text.setAttribute('y', 11);
     b.text.textContent = text;
   }
-
-  clear() { clear(this.g); clear(this.gTop); this.els.clear(); this.badges.clear(); }
 }
