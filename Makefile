@@ -28,7 +28,7 @@ test: $(VENV)/.dev-deps
 	$(PY) -m pytest $(ARGS)
 
 bench: $(VENV)/.dev-deps
-	$(PY) -m bench.sampler && $(PY) -m bench.latency && $(PY) -m bench.fanout
+	$(PY) -m bench.sampler && $(PY) -m bench.latency && $(PY) -m bench.fanout && $(PY) -m bench.browser
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

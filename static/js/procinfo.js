@@ -44,7 +44,7 @@ export function displayName(store, obj) {
 // no lab uses (a Process's own name, "worker-1") stays as it is.
 const ROLES = ['parent', 'child', 'grandchild', 'root', 'driver', 'conductor', 'server', 'client', 'worker',
   'playground', 'producer', 'consumer', 'gil worker', 'buffer child', 'offset child', 'sys.exit child',
-  'os._exit child', 'tcp demo'].sort((a, b) => b.length - a.length);
+  'os._exit child', 'tcp demo', 'client sender', 'admin'].sort((a, b) => b.length - a.length);
 export function roleText(role) {
   const text = String(role);
   const key = ROLES.find((r) => text === r || text.startsWith(`${r} `));
